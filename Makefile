@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Each creates or updates the local
+# virtual environment (.venv) and installs what it needs; nothing is installed by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+
+.PHONY: run test bench clean-db help node-available
+
+help:
+	@echo "make run   - start Candor on http://127.0.0.1:8000 (embedded PostgreSQL when DATABASE_URL is unset)"
+	@echo "make test  - install test dependencies and run every test"
+	@echo "make bench - run the benchmarks under bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/candor serve
+
+# Node runs the browser token client's tests; Debian's package when the machine has none.
+node-available:
+	@command -v node >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq nodejs; }
+
+test: $(VENV)/.dev-installed node-available
+	$(BIN)/python -m pytest
+	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; fi
+
+bench: $(VENV)/.dev-installed
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-db:
+	rm -rf .candor/pgdata
