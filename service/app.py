@@ -1,0 +1,100 @@
+"""The Litestar application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar, Request
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import Message, Scope
+
+from service.auth import SessionMiddleware
+from service.db import pool_lifespan, provide_db
+from service.errors import EXCEPTION_HANDLERS, Problem
+from service.routes.accounts import AccountController
+from service.routes.auth import AuthController
+from service.routes.groups import GroupController
+from service.routes.health import HealthController
+from service.routes.services import ServiceController
+from service.settings import Settings
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Every response, errors and unknown routes included, carries the same headers."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in SECURITY_HEADERS.items():
+            headers[name] = value
+        if scope.get("path", "").startswith(("/api/", "/anon/")):
+            headers["cache-control"] = "no-store"
+
+
+async def require_media_type(request: Request) -> None:
+    """415 unless the body's media type is one the route accepts (JSON by default)."""
+    if request.method not in _BODY_METHODS:
+        return
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if not has_body:
+        return
+    accepted = request.route_handler.opt.get("accept", ("application/json",))
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in accepted:
+        raise Problem(
+            415, "unsupported-media-type",
+            f"Send the body as {' or '.join(accepted)} (got {media_type or 'no content type'})",
+        )
+
+
+def configure_logging(settings: Settings) -> None:
+    # The app's own log lines never carry a client address, user agent or referrer;
+    # there is no access log (uvicorn's is switched off in service.cli).
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def create_app(settings: Settings) -> Litestar:
+    settings.require_runtime_secrets()
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            AccountController,
+            GroupController,
+            ServiceController,
+        ],
+        dependencies={"db": Provide(provide_db)},
+        middleware=[SessionMiddleware],
+        before_request=require_media_type,
+        before_send=[add_security_headers],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[pool_lifespan(settings)],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Candor",
+            version="0.1.0",
+            description="Anonymous feedback and SERVQUAL gap analysis for IT services.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path="/")],
+        ),
+        logging_config=None,
+        debug=False,
+    )

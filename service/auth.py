@@ -1,0 +1,119 @@
+"""Sessions, CSRF and role guards.
+
+A session is a random 256-bit token in an HttpOnly, SameSite=Lax cookie; the database
+keeps only its SHA-256. Every unsafe request that a session cookie authenticates must
+carry the session's CSRF token in ``X-CSRF-Token`` (or a ``_csrf`` form field for
+HTML forms). Anonymous endpoints under ``/anon/`` never look at cookies at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from service.errors import Problem
+from service.queries import accounts as q
+from service.settings import Settings
+
+SESSION_COOKIE = "candor_session"
+CSRF_HEADER = "x-csrf-token"
+ANONYMOUS_PREFIX = "/anon/"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def email_key(settings: Settings, email: str) -> bytes:
+    """Throttle key: keyed, so the table does not list the addresses people typed."""
+    return hmac.new(settings.secret_key, email.strip().lower().encode(), hashlib.sha256).digest()
+
+
+def session_cookie(settings: Settings, request: Request, token: str | None) -> Cookie:
+    secure = settings.secure_cookies if settings.secure_cookies is not None else request.url.scheme == "https"
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token or "",
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=settings.session_absolute_hours * 3600 if token else 0,
+    )
+
+
+class SessionMiddleware:
+    """Resolve the session cookie into ``scope["user"]`` and enforce CSRF."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope["user"] = None
+        scope["auth"] = None
+        if not scope["path"].startswith(ANONYMOUS_PREFIX):
+            await self._authenticate(scope)
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> None:
+        request: Request = Request(scope)
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return
+        app = scope["litestar_app"]
+        settings: Settings = app.state.settings
+        async with app.state.pool.acquire() as conn:
+            live = await q.touch_session(
+                conn,
+                token_hash=token_hash(token),
+                idle_minutes=settings.session_idle_minutes,
+                absolute_hours=settings.session_absolute_hours,
+            )
+        if live is None:
+            return
+        scope["user"] = live.account
+        scope["auth"] = live
+        handler = scope.get("route_handler")
+        csrf_exempt = handler is not None and handler.opt.get("csrf_exempt", False)
+        if scope["method"] not in _SAFE_METHODS and not csrf_exempt:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent and request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                form = await request.form()
+                sent = str(form.get("_csrf", ""))
+            if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
+                raise Problem(403, "csrf", "This request needs the session's CSRF token in X-CSRF-Token")
+
+
+def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.scope.get("user") is None:
+        raise Problem(401, "unauthenticated", "Sign in to use this endpoint")
+
+
+def requires_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """Guard: signed in and holding at least one of ``roles``."""
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        requires_login(connection, handler)
+        if allowed.isdisjoint(connection.scope["user"].roles):
+            raise Problem(403, "forbidden", f"This needs one of the roles: {', '.join(sorted(allowed))}")
+
+    return guard

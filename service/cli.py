@@ -1,0 +1,183 @@
+"""The ``candor`` command: serve, migrate, create-admin, analyze."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Mapping
+
+import asyncpg
+
+from service.migrate import MigrationError, migrate
+from service.settings import Settings, SettingsError
+
+
+def _resolve_environment(env: Mapping[str, str]) -> tuple[dict[str, str], object | None]:
+    """Fill in what a development machine may default: the embedded database and secrets.
+
+    Returns the effective environment and the embedded server handle (or None).
+    """
+    effective = dict(env)
+    server = None
+    if effective.get("CANDOR_ENV", "development") == "production":
+        return effective, None
+    from service.embedded import development_secrets, start_embedded
+
+    data_dir = effective.get("CANDOR_DATA_DIR", ".candor")
+    if not effective.get("DATABASE_URL"):
+        server = start_embedded(data_dir)
+        effective["DATABASE_URL"] = server.get_uri()
+    for name, value in development_secrets(data_dir).items():
+        effective.setdefault(name, value)
+    return effective, server
+
+
+def _settings(env: Mapping[str, str]) -> Settings:
+    try:
+        return Settings.from_env(env)
+    except SettingsError as exc:
+        raise SystemExit(f"candor: {exc}") from None
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _seed(settings: Settings) -> bool:
+    from service.demo import seed_demo
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await seed_demo(conn)
+    finally:
+        await conn.close()
+
+
+def uvicorn_config(app, settings: Settings, host: str, port: int):
+    import uvicorn
+
+    # No access log, no proxy headers: the server never learns or records who asked.
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import configure_logging, create_app
+    from service.demo import demo_credentials
+
+    embedded_database = not os.environ.get("DATABASE_URL")
+    env, _server = _resolve_environment(os.environ)
+    settings = _settings(env)
+    configure_logging(settings)
+    try:
+        applied = asyncio.run(_migrate(settings))
+    except MigrationError as exc:
+        raise SystemExit(f"candor: {exc}") from None
+    if applied:
+        print(f"Applied migrations {applied}")
+    if embedded_database and settings.environment == "development":
+        if asyncio.run(_seed(settings)):
+            print("Seeded the demo organisation.")
+        print("Demo accounts (password for all: shown beside each):")
+        for email, password, roles in demo_credentials():
+            print(f"  {email:28} {password:22} {roles}")
+        print("  member2..member9@candor.example   (members)")
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Candor is serving on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
+    # The embedded server (if any) is stopped by its own exit hook when this process ends.
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    env, _server = _resolve_environment(os.environ)
+    settings = _settings(env)
+    try:
+        applied = asyncio.run(_migrate(settings))
+    except MigrationError as exc:
+        print(f"candor: {exc}", file=sys.stderr)
+        return 1
+    print(f"Applied migrations {applied}" if applied else "The database is up to date.")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from service.passwords import hash_password
+    from service.queries.accounts import insert_account
+
+    env, _server = _resolve_environment(os.environ)
+    settings = _settings(env)
+    password = os.environ.get("CANDOR_ADMIN_PASSWORD") or (
+        getpass.getpass("Password for the new admin: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
+    if len(password) < 10:
+        print("candor: the password must have at least 10 characters", file=sys.stderr)
+        return 2
+
+    async def run() -> bool:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await migrate(conn)
+            account = await insert_account(
+                conn,
+                email=args.email,
+                display_name=args.name,
+                password_hash=await hash_password(password),
+                roles=["admin"],
+            )
+            return account is not None
+        finally:
+            await conn.close()
+
+    if not asyncio.run(run()):
+        print(f"candor: an account with email {args.email} exists", file=sys.stderr)
+        return 1
+    print(f"Created admin {args.email}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "analyze":
+        from analysis.cli import main as analyze
+
+        return analyze(argv[1:])
+    parser = argparse.ArgumentParser(prog="candor", description="Candor: anonymous feedback for IT services")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    admin = sub.add_parser(
+        "create-admin",
+        help="create an admin account (password from CANDOR_ADMIN_PASSWORD, the terminal, or one line of stdin)",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    sub.add_parser("analyze", help="gap analysis of a CSV of responses (see `candor analyze --help`)")
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

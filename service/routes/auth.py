@@ -1,0 +1,87 @@
+"""Sign in, sign out, and who am I."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from service.auth import (
+    SESSION_COOKIE,
+    email_key,
+    new_session_token,
+    requires_login,
+    session_cookie,
+    token_hash,
+)
+from service.errors import Problem, problem_spec
+from service.passwords import verify_password
+from service.queries import accounts as q
+from service.queries.accounts import Account
+from service.settings import Settings
+
+
+class LoginIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class Me(msgspec.Struct, frozen=True):
+    account: Account
+    csrf_token: str
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post(
+        "/login",
+        operation_id="login",
+        status_code=HTTP_200_OK,
+        opt={"csrf_exempt": True},
+        responses={
+            401: problem_spec("Email or password is wrong (the same answer for an unknown email)"),
+            429: problem_spec("Too many failed attempts for this email; see Retry-After"),
+        },
+    )
+    async def login(self, request: Request, state: State, db: asyncpg.Connection, data: LoginIn) -> Response[Me]:
+        settings: Settings = state.settings
+        key = email_key(settings, data.email)
+        failures, remaining = await q.select_throttle(db, email_key=key, window_minutes=settings.login_window_minutes)
+        if failures >= settings.login_max_failures:
+            raise Problem(
+                429, "too-many-requests", "Too many failed sign-in attempts; try again later",
+                headers={"Retry-After": str(max(1, math.ceil(remaining)))},
+            )
+        found = await q.select_login(db, email=data.email)
+        ok = await verify_password(found[1] if found else None, data.password)
+        if not ok or found is None or not found[0].active:
+            # Recorded outside the request transaction, which the 401 rolls back.
+            async with state.pool.acquire() as conn:
+                await q.record_login_failure(conn, email_key=key, window_minutes=settings.login_window_minutes)
+            raise Problem(401, "invalid-credentials", "Email or password is wrong")
+        account = found[0]
+        await q.clear_login_failures(db, email_key=key)
+        # Rotate: whatever session this browser had is gone, a new token is issued.
+        if old := request.cookies.get(SESSION_COOKIE):
+            await q.delete_session(db, token_hash=token_hash(old))
+        token = new_session_token()
+        csrf = new_session_token()
+        await q.insert_session(db, token_hash=token_hash(token), account_id=account.id, csrf_token=csrf)
+        return Response(Me(account=account, csrf_token=csrf), cookies=[session_cookie(settings, request, token)])
+
+    @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, request: Request, state: State, db: asyncpg.Connection) -> Response[None]:
+        if token := request.cookies.get(SESSION_COOKIE):
+            await q.delete_session(db, token_hash=token_hash(token))
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(state.settings, request, None)])
+
+    @get("/me", operation_id="me", guards=[requires_login], responses={401: problem_spec("Not signed in")})
+    async def me(self, request: Request) -> Me:
+        return Me(account=request.scope["user"], csrf_token=request.scope["auth"].csrf_token)

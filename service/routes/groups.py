@@ -1,0 +1,120 @@
+"""Groups of accounts: managed by admins, readable by managers (who pick wave audiences)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Controller, delete, get, patch, post, put
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from service.auth import requires_roles
+from service.errors import FieldError, Problem, problem_spec
+from service.queries import groups as q
+from service.queries.groups import Group, GroupMember
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class GroupCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Name
+    description: Description = ""
+
+
+class GroupUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class MembersIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    account_ids: Annotated[list[UUID], msgspec.Meta(max_length=100_000)]
+
+
+class GroupDetail(msgspec.Struct, frozen=True):
+    group: Group
+    members: list[GroupMember]
+
+
+_ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role or CSRF token missing")}
+_NOT_FOUND = {404: problem_spec("No such group")}
+admin = requires_roles("admin")
+
+
+async def _detail(db: asyncpg.Connection, group_id: UUID) -> GroupDetail:
+    group = await q.select_group(db, group_id=group_id)
+    if group is None:
+        raise Problem(404, "not-found", f"No group {group_id}")
+    return GroupDetail(group=group, members=await q.select_members(db, group_id=group_id))
+
+
+def _name_taken(name: str) -> Problem:
+    return Problem(409, "conflict", f"A group named {name!r} exists", errors=[FieldError("name", "already taken")])
+
+
+class GroupController(Controller):
+    path = "/api/groups"
+    tags = ["groups"]
+    guards = [requires_roles("admin", "manager")]
+
+    @get("/", operation_id="listGroups", responses=_ERRORS)
+    async def list_groups(self, db: asyncpg.Connection) -> list[Group]:
+        return await q.select_groups(db)
+
+    @post(
+        "/",
+        operation_id="createGroup",
+        guards=[admin],
+        status_code=HTTP_201_CREATED,
+        responses={**_ERRORS, 409: problem_spec("Name taken"), 422: problem_spec("Invalid fields")},
+    )
+    async def create_group(self, db: asyncpg.Connection, data: GroupCreate) -> GroupDetail:
+        group_id = await q.insert_group(db, name=data.name, description=data.description)
+        if group_id is None:
+            raise _name_taken(data.name)
+        return await _detail(db, group_id)
+
+    @get("/{group_id:uuid}", operation_id="getGroup", responses={**_ERRORS, **_NOT_FOUND})
+    async def get_group(self, db: asyncpg.Connection, group_id: UUID) -> GroupDetail:
+        return await _detail(db, group_id)
+
+    @patch(
+        "/{group_id:uuid}",
+        operation_id="updateGroup",
+        guards=[admin],
+        responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Name taken"), 422: problem_spec("Invalid fields")},
+    )
+    async def update_group(self, db: asyncpg.Connection, group_id: UUID, data: GroupUpdate) -> GroupDetail:
+        try:
+            async with db.transaction():
+                found = await q.update_group(db, group_id=group_id, name=data.name, description=data.description)
+        except asyncpg.UniqueViolationError:
+            raise _name_taken(data.name or "") from None
+        if not found:
+            raise Problem(404, "not-found", f"No group {group_id}")
+        return await _detail(db, group_id)
+
+    @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
+            responses={**_ERRORS, **_NOT_FOUND})
+    async def delete_group(self, db: asyncpg.Connection, group_id: UUID) -> None:
+        if not await q.delete_group(db, group_id=group_id):
+            raise Problem(404, "not-found", f"No group {group_id}")
+
+    @put(
+        "/{group_id:uuid}/members",
+        operation_id="setGroupMembers",
+        guards=[admin],
+        responses={**_ERRORS, **_NOT_FOUND, 422: problem_spec("Unknown account ids")},
+    )
+    async def set_members(self, db: asyncpg.Connection, group_id: UUID, data: MembersIn) -> GroupDetail:
+        if await q.select_group(db, group_id=group_id) is None:
+            raise Problem(404, "not-found", f"No group {group_id}")
+        unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)))
+        if unknown:
+            raise Problem(
+                422, "validation", "Some account ids name no account",
+                errors=[FieldError(f"account_ids[{data.account_ids.index(u)}]", f"no account {u}") for u in unknown],
+            )
+        return await _detail(db, group_id)

@@ -1,0 +1,144 @@
+"""Frozen settings read once from the environment (``CANDOR_*`` and ``DATABASE_URL``).
+
+Nothing reads the environment at import time: ``Settings.from_env(os.environ)`` is
+called by the CLI and the result is passed into ``create_app``. Every name is
+documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ENVIRONMENTS = ("development", "production", "test")
+
+# Secrets a production deployment must provide; development generates and keeps them
+# under the local data folder (see service/embedded.py).
+PRODUCTION_SECRETS = ("DATABASE_URL", "CANDOR_SECRET_KEY", "CANDOR_KEY_ENCRYPTION_KEY")
+
+
+class SettingsError(Exception):
+    """The environment cannot configure Candor; ``missing`` and ``invalid`` say why."""
+
+    def __init__(self, *, missing: list[str] | None = None, invalid: list[str] | None = None) -> None:
+        self.missing = missing or []
+        self.invalid = invalid or []
+        parts = []
+        if self.missing:
+            parts.append("missing required settings: " + ", ".join(self.missing))
+        if self.invalid:
+            parts.append("invalid settings: " + "; ".join(self.invalid))
+        super().__init__(". ".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: str = "development"
+    database_url: str | None = None
+    # HMAC key for session ids, CSRF tokens and throttle keys (>= 32 bytes, base64).
+    secret_key: bytes = field(default=b"", repr=False)
+    # AES-256-GCM key wrapping issuer private keys at rest (32 bytes, base64).
+    key_encryption_key: bytes = field(default=b"", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_048_576
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # None: Secure cookies exactly when the request arrived over https.
+    secure_cookies: bool | None = None
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    data_dir: str = ".candor"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from ``env``; raise :class:`SettingsError` listing every problem."""
+        missing: list[str] = []
+        invalid: list[str] = []
+        environment = env.get("CANDOR_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            invalid.append(f"CANDOR_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if environment == "production":
+            missing = [name for name in PRODUCTION_SECRETS if not env.get(name)]
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                invalid.append(f"{name} must be an integer")
+                return default
+            if not low <= value <= high:
+                invalid.append(f"{name} must be between {low} and {high}")
+            return value
+
+        def secret(name: str, min_len: int) -> bytes:
+            raw = env.get(name, "")
+            if not raw:
+                return b""
+            try:
+                value = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                invalid.append(f"{name} must be base64")
+                return b""
+            if len(value) < min_len:
+                invalid.append(f"{name} must decode to at least {min_len} bytes")
+            return value
+
+        secure_raw = env.get("CANDOR_SECURE_COOKIES", "auto").lower()
+        secure_cookies: bool | None
+        if secure_raw in ("auto", ""):
+            secure_cookies = True if environment == "production" else None
+        elif secure_raw in ("1", "true", "yes"):
+            secure_cookies = True
+        elif secure_raw in ("0", "false", "no"):
+            secure_cookies = False
+        else:
+            invalid.append("CANDOR_SECURE_COOKIES must be auto, true or false")
+            secure_cookies = None
+
+        kek = secret("CANDOR_KEY_ENCRYPTION_KEY", 32)
+        if kek and len(kek) != 32:
+            invalid.append("CANDOR_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
+        settings = cls(
+            environment=environment,
+            database_url=env.get("DATABASE_URL") or None,
+            secret_key=secret("CANDOR_SECRET_KEY", 32),
+            key_encryption_key=kek,
+            host=env.get("CANDOR_HOST", "127.0.0.1"),
+            port=integer("CANDOR_PORT", 8000, 1, 65535),
+            max_body_bytes=integer("CANDOR_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            session_idle_minutes=integer("CANDOR_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+            session_absolute_hours=integer("CANDOR_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30),
+            secure_cookies=secure_cookies,
+            login_max_failures=integer("CANDOR_LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_window_minutes=integer("CANDOR_LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+            db_pool_min=integer("CANDOR_DB_POOL_MIN", 1, 0, 100),
+            db_pool_max=integer("CANDOR_DB_POOL_MAX", 10, 1, 1000),
+            data_dir=env.get("CANDOR_DATA_DIR", ".candor"),
+            log_level=env.get("CANDOR_LOG_LEVEL", "INFO").upper(),
+        )
+        if missing or invalid:
+            raise SettingsError(missing=missing, invalid=invalid)
+        return settings
+
+    def require_runtime_secrets(self) -> None:
+        """Refuse to serve without the secrets that protect sessions and issuer keys."""
+        missing = [
+            name
+            for name, value in (
+                ("DATABASE_URL", self.database_url),
+                ("CANDOR_SECRET_KEY", self.secret_key),
+                ("CANDOR_KEY_ENCRYPTION_KEY", self.key_encryption_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(missing=missing)
