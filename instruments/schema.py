@@ -33,6 +33,9 @@ class Scale(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     low_label: str = "Strongly disagree"
     high_label: str = "Strongly agree"
     allow_not_applicable: bool = False
+    #: What the form calls the "null" answer; the three-column format of
+    #: Parasuraman, Zeithaml & Berry (1994) calls it "No opinion".
+    not_applicable_label: str = "Not applicable"
 
 
 class Dimension(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -59,6 +62,9 @@ class Importance(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     kind: Literal["allocation", "rating"]
     prompt: Text
     total: int = 100
+    #: Anchors of a ``rating`` (the agreement labels of ``Scale`` do not fit importance).
+    low_label: str = "Not at all important"
+    high_label: str = "Extremely important"
 
 
 class SatisfactionItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

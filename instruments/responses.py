@@ -1,0 +1,226 @@
+"""Validating one respondent's answers against an instrument.
+
+The answer shape, shared with the survey form and the analysis::
+
+    {"items": {"<item key>": {"<column>": <int 1..points> | null}},
+     "importance": {"<dimension key>": <int points>}      # allocation
+                 | {"<item key>": <int 1..points>},        # rating
+     "satisfaction": {"<key>": <int 1..points>},           # optional
+     "comments": {"<text prompt key>": "<text>"}}          # optional
+
+Decisions
+---------
+- Every item is answered in every column of the format. ``null`` ("not applicable",
+  or "no opinion" in the three-column format) is allowed only when
+  ``scale.allow_not_applicable``; it is an answer, so the key must still be there.
+- The ``importance`` section is *required* when the instrument has one and forbidden
+  when it has none: a response without weights would silently drop out of the weighted
+  scores and the action ranking, and a partly weighted wave cannot be compared.
+  An allocation names every dimension (0 is a valid allocation; a missing key is not,
+  because "forgot" and "gave nothing" must not look alike) with non-negative integer
+  points summing to exactly ``importance.total``. A rating names every item with an
+  integer ``1..points``; ``null`` is not allowed there (importance is asked of everyone).
+- ``satisfaction`` and ``comments`` are optional, key by key; a comment is a string
+  of at most the prompt's ``max_length`` characters.
+- A bool is not an integer here, though Python says it is; neither is ``7.0``.
+
+Fields are named ``items.q07.perception``, ``importance.reliability``,
+``satisfaction.overall``, ``comments.general``; a whole section is ``items`` etc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instruments.errors import FieldError
+from instruments.schema import Instrument
+
+__all__ = ["FieldError", "validate_answers"]
+
+_SECTIONS = ("items", "importance", "satisfaction", "comments")
+
+
+def validate_answers(instrument: Instrument, answers: Any) -> list[FieldError]:
+    """Everything wrong with ``answers`` for ``instrument``; an empty list when valid.
+
+    ``answers`` is the decoded JSON object (plain dicts, lists, ints, strings, None).
+    Unknown sections come first, then each section in the order of the instrument,
+    unknown keys after the known ones.
+    """
+    errors: list[FieldError] = []
+    if not isinstance(answers, dict):
+        return [FieldError(field="", reason="answers must be an object")]
+    for key in answers:
+        if key not in _SECTIONS:
+            errors.append(
+                FieldError(field=str(key), reason=f"unknown section (sections: {', '.join(_SECTIONS)})")
+            )
+    _check_items(instrument, answers.get("items"), errors)
+    _check_importance(instrument, answers.get("importance", _MISSING), errors)
+    _check_satisfaction(instrument, answers.get("satisfaction", _MISSING), errors)
+    _check_comments(instrument, answers.get("comments", _MISSING), errors)
+    return errors
+
+
+_MISSING = object()
+
+
+def _add(errors: list[FieldError], field: str, reason: str) -> None:
+    errors.append(FieldError(field=field, reason=reason))
+
+
+def _section(value: Any, name: str, errors: list[FieldError]) -> dict | None:
+    if not isinstance(value, dict):
+        _add(errors, name, "must be an object")
+        return None
+    return value
+
+
+def _check_point(
+    value: Any, field: str, points: int, errors: list[FieldError], *, allow_null: bool = False
+) -> None:
+    if value is None:
+        if not allow_null:
+            _add(errors, field, "an answer is required here (not applicable is not allowed)")
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        _add(errors, field, f"must be a whole number from 1 to {points}, not {_kind(value)}")
+    elif not 1 <= value <= points:
+        _add(errors, field, f"must be from 1 to {points}, not {value}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float):
+        return f"the decimal {value!r}"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
+    if value is None:
+        _add(errors, "items", "required: the answers to the items")
+        return
+    answers = _section(value, "items", errors)
+    if answers is None:
+        return
+    columns = instrument.columns
+    points = instrument.scale.points
+    allow_null = instrument.scale.allow_not_applicable
+    for item in instrument.items:
+        given = answers.get(item.key, _MISSING)
+        if given is _MISSING:
+            for column in columns:
+                _add(errors, f"items.{item.key}.{column}", "missing answer")
+            continue
+        if not isinstance(given, dict):
+            _add(errors, f"items.{item.key}", "must be an object of column answers")
+            continue
+        for column in columns:
+            field = f"items.{item.key}.{column}"
+            if column not in given:
+                _add(errors, field, "missing answer")
+            else:
+                _check_point(given[column], field, points, errors, allow_null=allow_null)
+        for column in given:
+            if column not in columns:
+                _add(
+                    errors,
+                    f"items.{item.key}.{column}",
+                    f"unknown column (this instrument asks for: {', '.join(columns)})",
+                )
+    known = {item.key for item in instrument.items}
+    for key in answers:
+        if key not in known:
+            _add(errors, f"items.{key}", "unknown item")
+
+
+def _check_importance(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
+    importance = instrument.importance
+    if importance is None:
+        if value is not _MISSING:
+            _add(errors, "importance", "this instrument does not ask for importance")
+        return
+    if value is _MISSING or value is None:
+        _add(errors, "importance", "required: this instrument asks for importance")
+        return
+    given = _section(value, "importance", errors)
+    if given is None:
+        return
+    if importance.kind == "allocation":
+        keys = [d.key for d in instrument.dimensions]
+        what = "dimension"
+        all_valid = True
+        total = 0
+        for key in keys:
+            field = f"importance.{key}"
+            if key not in given:
+                _add(errors, field, "missing: give every dimension its points (0 is allowed)")
+                all_valid = False
+                continue
+            points = given[key]
+            if isinstance(points, bool) or not isinstance(points, int):
+                _add(errors, field, f"points must be a whole number, not {_kind(points)}")
+                all_valid = False
+            elif points < 0:
+                _add(errors, field, f"points cannot be negative ({points})")
+                all_valid = False
+            else:
+                total += points
+        if all_valid and total != importance.total:
+            _add(
+                errors,
+                "importance",
+                f"the points add up to {total}; they must add up to exactly {importance.total}",
+            )
+    else:
+        keys = [item.key for item in instrument.items]
+        what = "item"
+        for key in keys:
+            field = f"importance.{key}"
+            if key not in given:
+                _add(errors, field, "missing importance rating")
+            else:
+                _check_point(given[key], field, instrument.scale.points, errors)
+    known = set(keys)
+    for key in given:
+        if key not in known:
+            _add(errors, f"importance.{key}", f"unknown {what}")
+
+
+def _check_satisfaction(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
+    if value is _MISSING:
+        return
+    given = _section(value, "satisfaction", errors)
+    if given is None:
+        return
+    known = {s.key for s in instrument.satisfaction}
+    for key, answer in given.items():
+        field = f"satisfaction.{key}"
+        if key not in known:
+            _add(errors, field, "unknown satisfaction item")
+        else:
+            _check_point(answer, field, instrument.scale.points, errors)
+
+
+def _check_comments(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
+    if value is _MISSING:
+        return
+    given = _section(value, "comments", errors)
+    if given is None:
+        return
+    limits = {t.key: t.max_length for t in instrument.free_text}
+    for key, text in given.items():
+        field = f"comments.{key}"
+        if key not in limits:
+            _add(errors, field, "unknown text prompt")
+        elif not isinstance(text, str):
+            _add(errors, field, f"must be text, not {_kind(text)}")
+        elif len(text) > limits[key]:
+            _add(errors, field, f"{len(text)} characters; at most {limits[key]} are allowed")
