@@ -217,7 +217,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
                     f" (its columns: {', '.join(columns)})",
                 )
     for key, i in dimension_at.items():
-        if key not in used_dimensions:
+        if instrument.items and key not in used_dimensions:
             add(f"dimensions[{i}]", f"dimension {key!r} has no items")
 
     importance = instrument.importance
@@ -287,6 +287,7 @@ def _parse_json(data: bytes, name: str) -> Any:
 _LOCATED = re.compile(r"^(?P<msg>.*?) - at (?:`(?P<key>key)` in )?`\$(?P<path>[^`]*)`$", re.S)
 _FIELD_NAMED = re.compile(r"^Object (?P<what>missing required|contains unknown) field `(?P<f>[^`]+)`$")
 _BAD_ENUM = re.compile(r"^Invalid enum value (?P<v>.+)$")
+_KEY_RULE = "'^[a-z0-9][a-z0-9_-]*$'"
 _SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
 
 
@@ -294,11 +295,12 @@ def _translate(message: str, raw: Any) -> FieldError:
     """Turn a msgspec ``ValidationError`` message into a ``FieldError`` with a dotted path."""
     match = _LOCATED.match(message)
     if match:
-        msg, path, is_key = match["msg"], match["path"].lstrip("."), bool(match["key"])
+        msg, path, is_key = match["msg"], match["path"], bool(match["key"])
     else:
         msg, path, is_key = message, "", False
     if "[...]" in path:
         path = _resolve_dict_values(path, raw)
+    path = path.lstrip(".")
 
     named = _FIELD_NAMED.match(msg)
     if named:
@@ -319,6 +321,9 @@ def _translate(message: str, raw: Any) -> FieldError:
         extra = f" (one of: {', '.join(allowed)})" if allowed else ""
         return FieldError(field=path, reason=f"invalid value {enum['v']}{extra}")
 
+    if msg.startswith("Expected `str` matching regex") and _KEY_RULE in msg:
+        reason = "a key is 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        return FieldError(field=path, reason=reason)
     reason = msg.replace("`", "")
     reason = reason[:1].lower() + reason[1:]
     if is_key:
@@ -332,6 +337,8 @@ def _join(path: str, name: str) -> str:
 
 def _resolve_dict_values(path: str, raw: Any) -> str:
     """Replace msgspec's ``[...]`` (some value of a dict) by the key that is at fault.
+
+    ``path`` is msgspec's path without the ``$``: ``.items[3].statements[...]``.
 
     The only dict-valued field of the schema is ``Item.statements`` (values are ``Text``),
     so the faulty value is the first one that is not valid ``Text``.
@@ -362,7 +369,7 @@ def _resolve_dict_values(path: str, raw: Any) -> str:
             else:
                 out.append(f".{bad}")
                 node = node[bad]
-    return "".join(out).lstrip(".")
+    return "".join(out)
 
 
 def _canonical(value: Any) -> Any:
