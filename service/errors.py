@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 log = logging.getLogger("candor")
@@ -143,8 +143,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
     status = exc.status_code
     if status >= 500:
         return handle_internal_error(request, exc)
-    if status == 400 and "malformed" in (exc.detail or "").lower():
-        return problem_response(400, "malformed-body", "The body is not valid JSON")
+    if isinstance(exc.__cause__, SerializationException):
+        return problem_response(400, "malformed-body", f"The body could not be decoded: {exc.detail}")
     slug = _STATUS_SLUGS.get(status, "bad-request")
     generic = exc.detail in (None, "", HTTPStatus(status).phrase) if status in _PHRASES else not exc.detail
     detail = _default_detail(request, status) if generic else exc.detail

@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from service.auth import requires_roles
@@ -49,7 +51,7 @@ class AccountController(Controller):
     guards = [requires_roles("admin")]
 
     @get("/", operation_id="listAccounts", responses=_ERRORS)
-    async def list_accounts(self, db: asyncpg.Connection) -> list[Account]:
+    async def list_accounts(self, db: NamedDependency[asyncpg.Connection]) -> list[Account]:
         return await q.select_accounts(db)
 
     @post(
@@ -58,7 +60,7 @@ class AccountController(Controller):
         status_code=HTTP_201_CREATED,
         responses={**_ERRORS, 409: problem_spec("The email is taken")},
     )
-    async def create_account(self, db: asyncpg.Connection, data: AccountCreate) -> Account:
+    async def create_account(self, db: NamedDependency[asyncpg.Connection], data: JSONBody[AccountCreate]) -> Account:
         account = await q.insert_account(
             db,
             email=data.email,
@@ -71,7 +73,7 @@ class AccountController(Controller):
         return account
 
     @get("/{account_id:uuid}", operation_id="getAccount", responses={**_ERRORS, 404: problem_spec("No such account")})
-    async def get_account(self, db: asyncpg.Connection, account_id: UUID) -> Account:
+    async def get_account(self, db: NamedDependency[asyncpg.Connection], account_id: FromPath[UUID]) -> Account:
         account = await q.select_account(db, account_id=account_id)
         if account is None:
             raise Problem(404, "not-found", f"No account {account_id}")
@@ -83,7 +85,7 @@ class AccountController(Controller):
         responses={**_ERRORS, 404: problem_spec("No such account"), 409: problem_spec("Would remove the last admin")},
     )
     async def update_account(
-        self, request: Request, db: asyncpg.Connection, account_id: UUID, data: AccountUpdate
+        self, request: Request, db: NamedDependency[asyncpg.Connection], account_id: FromPath[UUID], data: JSONBody[AccountUpdate]
     ) -> Account:
         me: Account = request.scope["user"]
         losing_admin = data.active is False or (data.roles is not None and "admin" not in data.roles)

@@ -9,6 +9,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from service.auth import (
@@ -50,7 +52,7 @@ class AuthController(Controller):
             429: problem_spec("Too many failed attempts for this email; see Retry-After"),
         },
     )
-    async def login(self, request: Request, state: State, db: asyncpg.Connection, data: LoginIn) -> Response[Me]:
+    async def login(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[LoginIn]) -> Response[Me]:
         settings: Settings = state.settings
         key = email_key(settings, data.email)
         failures, remaining = await q.select_throttle(db, email_key=key, window_minutes=settings.login_window_minutes)
@@ -77,7 +79,7 @@ class AuthController(Controller):
         return Response(Me(account=account, csrf_token=csrf), cookies=[session_cookie(settings, request, token)])
 
     @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, request: Request, state: State, db: asyncpg.Connection) -> Response[None]:
+    async def logout(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Response[None]:
         if token := request.cookies.get(SESSION_COOKIE):
             await q.delete_session(db, token_hash=token_hash(token))
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(state.settings, request, None)])

@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.auth import requires_roles
@@ -43,7 +45,7 @@ _NOT_FOUND = {404: problem_spec("No such group")}
 admin = requires_roles("admin")
 
 
-async def _detail(db: asyncpg.Connection, group_id: UUID) -> GroupDetail:
+async def _detail(db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> GroupDetail:
     group = await q.select_group(db, group_id=group_id)
     if group is None:
         raise Problem(404, "not-found", f"No group {group_id}")
@@ -60,7 +62,7 @@ class GroupController(Controller):
     guards = [requires_roles("admin", "manager")]
 
     @get("/", operation_id="listGroups", responses=_ERRORS)
-    async def list_groups(self, db: asyncpg.Connection) -> list[Group]:
+    async def list_groups(self, db: NamedDependency[asyncpg.Connection]) -> list[Group]:
         return await q.select_groups(db)
 
     @post(
@@ -70,14 +72,14 @@ class GroupController(Controller):
         status_code=HTTP_201_CREATED,
         responses={**_ERRORS, 409: problem_spec("Name taken"), 422: problem_spec("Invalid fields")},
     )
-    async def create_group(self, db: asyncpg.Connection, data: GroupCreate) -> GroupDetail:
+    async def create_group(self, db: NamedDependency[asyncpg.Connection], data: JSONBody[GroupCreate]) -> GroupDetail:
         group_id = await q.insert_group(db, name=data.name, description=data.description)
         if group_id is None:
             raise _name_taken(data.name)
         return await _detail(db, group_id)
 
     @get("/{group_id:uuid}", operation_id="getGroup", responses={**_ERRORS, **_NOT_FOUND})
-    async def get_group(self, db: asyncpg.Connection, group_id: UUID) -> GroupDetail:
+    async def get_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> GroupDetail:
         return await _detail(db, group_id)
 
     @patch(
@@ -86,7 +88,7 @@ class GroupController(Controller):
         guards=[admin],
         responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Name taken"), 422: problem_spec("Invalid fields")},
     )
-    async def update_group(self, db: asyncpg.Connection, group_id: UUID, data: GroupUpdate) -> GroupDetail:
+    async def update_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID], data: JSONBody[GroupUpdate]) -> GroupDetail:
         try:
             async with db.transaction():
                 found = await q.update_group(db, group_id=group_id, name=data.name, description=data.description)
@@ -98,7 +100,7 @@ class GroupController(Controller):
 
     @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
             responses={**_ERRORS, **_NOT_FOUND})
-    async def delete_group(self, db: asyncpg.Connection, group_id: UUID) -> None:
+    async def delete_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> None:
         if not await q.delete_group(db, group_id=group_id):
             raise Problem(404, "not-found", f"No group {group_id}")
 
@@ -108,7 +110,7 @@ class GroupController(Controller):
         guards=[admin],
         responses={**_ERRORS, **_NOT_FOUND, 422: problem_spec("Unknown account ids")},
     )
-    async def set_members(self, db: asyncpg.Connection, group_id: UUID, data: MembersIn) -> GroupDetail:
+    async def set_members(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID], data: JSONBody[MembersIn]) -> GroupDetail:
         if await q.select_group(db, group_id=group_id) is None:
             raise Problem(404, "not-found", f"No group {group_id}")
         unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)))

@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from service.auth import requires_login, requires_roles
@@ -44,7 +46,7 @@ _NOT_FOUND = {404: problem_spec("No such service")}
 editors = requires_roles("admin", "manager")
 
 
-async def _set_owners(db: asyncpg.Connection, service_id: UUID, owner_ids: list[UUID]) -> None:
+async def _set_owners(db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID], owner_ids: list[UUID]) -> None:
     invalid = await q.replace_owners(db, service_id=service_id, account_ids=list(dict.fromkeys(owner_ids)))
     if invalid:
         raise Problem(
@@ -53,7 +55,7 @@ async def _set_owners(db: asyncpg.Connection, service_id: UUID, owner_ids: list[
         )
 
 
-async def _load(db: asyncpg.Connection, service_id: UUID) -> Service:
+async def _load(db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID]) -> Service:
     service = await q.select_service(db, service_id=service_id)
     if service is None:
         raise Problem(404, "not-found", f"No service {service_id}")
@@ -69,15 +71,15 @@ class ServiceController(Controller):
     tags = ["services"]
 
     @get("/", operation_id="listServices", guards=[requires_login], responses=_ERRORS)
-    async def list_services(self, db: asyncpg.Connection, include_archived: bool = False) -> list[Service]:
+    async def list_services(self, db: NamedDependency[asyncpg.Connection], include_archived: FromQuery[bool] = False) -> list[Service]:
         return await q.select_services(db, include_archived=include_archived)
 
     @get("/{service_id:uuid}", operation_id="getService", guards=[requires_login], responses={**_ERRORS, **_NOT_FOUND})
-    async def get_service(self, db: asyncpg.Connection, service_id: UUID) -> Service:
+    async def get_service(self, db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID]) -> Service:
         return await _load(db, service_id)
 
     @post("/", operation_id="createService", guards=[editors], status_code=HTTP_201_CREATED, responses=_WRITE_ERRORS)
-    async def create_service(self, db: asyncpg.Connection, data: ServiceCreate) -> Service:
+    async def create_service(self, db: NamedDependency[asyncpg.Connection], data: JSONBody[ServiceCreate]) -> Service:
         service_id = await q.insert_service(
             db,
             name=data.name,
@@ -92,7 +94,7 @@ class ServiceController(Controller):
 
     @patch("/{service_id:uuid}", operation_id="updateService", guards=[editors],
            responses={**_WRITE_ERRORS, **_NOT_FOUND})
-    async def update_service(self, db: asyncpg.Connection, service_id: UUID, data: ServiceUpdate) -> Service:
+    async def update_service(self, db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID], data: JSONBody[ServiceUpdate]) -> Service:
         try:
             async with db.transaction():
                 found = await q.update_service(

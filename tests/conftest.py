@@ -1,0 +1,96 @@
+"""Test-wide fixtures: one embedded PostgreSQL per run, a fresh database per test.
+
+The server is the same package `make run` uses; its data lives in a temporary folder
+that is deleted when the run ends. A template database holds the migrated schema and
+one account per role, so each test gets an isolated copy in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.support import PASSWORD, ROLES, role_email
+
+TEMPLATE_DB = "candor_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    from service.embedded import start_embedded
+
+    root = Path(tempfile.mkdtemp(prefix="candor-test-"))
+    os.environ["XDG_RUNTIME_DIR"] = str(root)
+    server = start_embedded(root, keep=False)
+    yield server
+    server.cleanup()
+
+
+async def _build_template(admin_url: str, template_url: str) -> None:
+    from service.migrate import migrate
+    from service.passwords import hash_password
+    from service.queries.accounts import insert_account
+
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"drop database if exists {TEMPLATE_DB}")
+        await admin.execute(f"create database {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(template_url)
+    try:
+        await migrate(conn)
+        password_hash = await hash_password(PASSWORD)
+        for role in ROLES:
+            await insert_account(
+                conn, email=role_email(role), display_name=role.title(), password_hash=password_hash, roles=[role]
+            )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server) -> str:
+    asyncio.run(_build_template(pg_server.get_uri(), pg_server.get_uri(TEMPLATE_DB)))
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+async def database_url(pg_server, template_database) -> AsyncIterator[str]:
+    """A fresh copy of the template for this test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f"create database {name} template {template_database}")
+        yield pg_server.get_uri(name)
+        await admin.execute(f"drop database {name} with (force)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def empty_database_url(pg_server) -> AsyncIterator[str]:
+    """A database with nothing in it, for migration tests."""
+    name = f"e_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f"create database {name}")
+        yield pg_server.get_uri(name)
+        await admin.execute(f"drop database {name} with (force)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(database_url) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test's database, for arranging and inspecting rows."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
