@@ -370,6 +370,8 @@ def create_token_request(
     (TokenRequest, ClientState)
     """
     key, spki = _public_key(public_key)
+    if key.key_size != 8 * NK:
+        raise TokenFormatError(f"token type 2 needs a {8 * NK}-bit issuer key, got {key.key_size} bits")
     key_id = token_key_id(spki)
     digest = hashlib.sha256(_challenge_bytes(challenge)).digest()
     nonce = secrets.token_bytes(NONCE_LEN) if nonce is None else _fixed(nonce, NONCE_LEN, "nonce")

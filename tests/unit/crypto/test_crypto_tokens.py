@@ -141,6 +141,14 @@ def test_forged_token_with_right_key_id_is_rejected(key2048):
 # --- issuer checks ------------------------------------------------------------------
 
 
+def test_client_refuses_keys_that_are_not_2048_bits():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    big = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    with pytest.raises(TokenFormatError):
+        create_token_request(spki_from_public_key(big.public_key()), CHALLENGE)
+
+
 def test_issuer_rejects_wrong_truncated_key_id(key2048, signer2048):
     kid = token_key_id(key2048.public_key())
     request, _ = create_token_request(key2048.public_key(), CHALLENGE)
