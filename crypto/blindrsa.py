@@ -15,7 +15,9 @@ The private-key operation is hardened (design invariant 7): it runs CRT with
 GMP's constant-time ``mpz_powm_sec``, is blinded with a fresh random ``r`` per
 call (multiply by ``r^e``, unblind by ``r^-1``) and every blind signature is
 checked (``s^e mod n == m``, RFC 9474 §4.3 step 3) before it leaves the
-function. Python's ``pow`` is never applied to secret values.
+function. Python's ``pow`` is never applied to secret values. The remaining
+mpz reductions and the CRT recombination are ordinary GMP arithmetic; they
+only ever see the blinded value ``m * r^e``, never the client's message.
 """
 
 from __future__ import annotations
