@@ -18,6 +18,7 @@ from service.routes.accounts import AccountController
 from service.routes.auth import AuthController
 from service.routes.groups import GroupController
 from service.routes.health import HealthController
+from service.routes.instruments import InstrumentController
 from service.routes.services import ServiceController
 from service.settings import Settings
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             AccountController,
             GroupController,
             ServiceController,
+            InstrumentController,
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[SessionMiddleware],

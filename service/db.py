@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from service.migrate import check_version
+from service.routes.instruments import sync_builtin_instruments
 from service.settings import Settings
 
 
@@ -42,6 +43,7 @@ def pool_lifespan(settings: Settings):
         try:
             async with pool.acquire() as conn:
                 await check_version(conn)
+                await sync_builtin_instruments(conn)
             app.state.pool = pool
             yield
         finally:

@@ -17,6 +17,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from instruments.errors import FieldError  # one shape for every field error the API reports
+
 log = logging.getLogger("candor")
 
 PROBLEM_JSON = "application/problem+json"
@@ -52,11 +54,6 @@ _STATUS_SLUGS = {
     429: "too-many-requests",
     503: "unavailable",
 }
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    field: str
-    reason: str
 
 
 class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -53,7 +53,7 @@ async def _detail(db: NamedDependency[asyncpg.Connection], group_id: FromPath[UU
 
 
 def _name_taken(name: str) -> Problem:
-    return Problem(409, "conflict", f"A group named {name!r} exists", errors=[FieldError("name", "already taken")])
+    return Problem(409, "conflict", f"A group named {name!r} exists", errors=[FieldError(field="name", reason="already taken")])
 
 
 class GroupController(Controller):
@@ -117,6 +117,6 @@ class GroupController(Controller):
         if unknown:
             raise Problem(
                 422, "validation", "Some account ids name no account",
-                errors=[FieldError(f"account_ids[{data.account_ids.index(u)}]", f"no account {u}") for u in unknown],
+                errors=[FieldError(field=f"account_ids[{data.account_ids.index(u)}]", reason=f"no account {u}") for u in unknown],
             )
         return await _detail(db, group_id)

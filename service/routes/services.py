@@ -51,7 +51,7 @@ async def _set_owners(db: NamedDependency[asyncpg.Connection], service_id: FromP
     if invalid:
         raise Problem(
             422, "validation", "Owners must be active accounts with the owner role",
-            errors=[FieldError(f"owner_ids[{owner_ids.index(i)}]", f"{i} is not an active owner") for i in invalid],
+            errors=[FieldError(field=f"owner_ids[{owner_ids.index(i)}]", reason=f"{i} is not an active owner") for i in invalid],
         )
 
 
@@ -63,7 +63,7 @@ async def _load(db: NamedDependency[asyncpg.Connection], service_id: FromPath[UU
 
 
 def _name_taken(name: str) -> Problem:
-    return Problem(409, "conflict", f"A service named {name!r} exists", errors=[FieldError("name", "already taken")])
+    return Problem(409, "conflict", f"A service named {name!r} exists", errors=[FieldError(field="name", reason="already taken")])
 
 
 class ServiceController(Controller):

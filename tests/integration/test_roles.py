@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 import pytest
+
+from instruments import load_builtin
 
 from service.app import create_app
 from tests.support import PASSWORD, ROLES, login, role_email
@@ -47,6 +50,9 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/services/{service_id:uuid}"): only(*SIGNED_IN),
     ("POST", "/api/services"): only("admin", "manager", ok=201),
     ("PATCH", "/api/services/{service_id:uuid}"): only("admin", "manager"),
+    ("GET", "/api/instruments"): only(*SIGNED_IN),
+    ("GET", "/api/instruments/{instrument_id:str}"): only(*SIGNED_IN),
+    ("POST", "/api/instruments"): only("admin", "manager", ok=201),
     ("POST", "/api/auth/logout"): everyone(204),
 }
 
@@ -90,7 +96,11 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
         ("PUT", "/api/groups/{group_id:uuid}/members"): {"account_ids": [ids["member"]]},
         ("POST", "/api/services"): {"name": f"Service {unique}"},
         ("PATCH", "/api/services/{service_id:uuid}"): {"owner_ids": [ids["owner"]]},
+        ("POST", "/api/instruments"): msgspec.to_builtins(
+            msgspec.structs.replace(load_builtin("pulse"), id=f"custom-{unique}")
+        ),
     }
+    url = url.replace("{instrument_id:str}", "servqual")
     url = url.replace("{account_id:uuid}", ids["member"]).replace("{service_id:uuid}", ids["service"])
     group = ids["doomed"] if method == "DELETE" else ids["group"]
     url = url.replace("{group_id:uuid}", group)
