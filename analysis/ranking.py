@@ -1,0 +1,156 @@
+"""Ranked action candidates: which gaps to close first, and why.
+
+Only gaps that stay significantly negative after the multiple-comparison adjustment
+become candidates. Their priority is a documented formula of the importance weight and
+the *conservative* end of the gap's interval, so a large but uncertain gap does not
+outrank a smaller, well-established one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PRIORITY_FORMULA", "Cell", "priority", "rank_candidates"]
+
+PRIORITY_FORMULA = (
+    "priority = importance weight × max(0, −upper bound of the gap's confidence interval); "
+    "only gaps with mean < 0 and adjusted p < alpha_level are candidates; "
+    "dimension and item candidates are ranked separately"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One reported (not suppressed) gap score, item or dimension."""
+
+    level: str  # "item" | "dimension"
+    key: str
+    dimension: str
+    mean_gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_adjusted: float | None
+    weight: float
+    mean_perception: float | None = None
+    perception_ci_low: float | None = None
+    perception_ci_high: float | None = None
+    mean_reference: float | None = None
+    reference_name: str = "expectation"
+    title: str | None = None
+
+
+def priority(weight: float, ci_high: float) -> float:
+    """Priority of a candidate gap.
+
+    Parameters
+    ----------
+    weight : float
+        Importance weight (share of importance, 0..1).
+    ci_high : float
+        Upper bound of the gap's confidence interval (the end closest to zero for a
+        negative gap: the conservative estimate of the shortfall).
+
+    Returns
+    -------
+    float
+        :math:`w \\cdot \\max(0, -u)`.
+
+    Notes
+    -----
+    Weighting gaps by importance follows the weighted SERVQUAL score of Parasuraman,
+    Berry & Zeithaml (1991), *Journal of Retailing* 67(4), 420-450; using the interval's
+    conservative bound instead of the point estimate ranks by the shortfall the data
+    support at the stated confidence.
+    """
+    if weight < 0:
+        raise ValueError("`weight` must be non-negative")
+    return float(weight * max(0.0, -ci_high))
+
+
+def _fmt(v: float | None, digits: int = 1) -> str:
+    if v is None:
+        return "n/a"
+    s = f"{v:.{digits}f}"
+    return s.replace("-", "−")
+
+
+def _p(v: float) -> str:
+    return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
+
+
+def rank_candidates(
+    cells: list[Cell],
+    *,
+    alpha_level: float = 0.05,
+    adjustment_name: str = "Benjamini–Hochberg",
+    importance_known: bool = True,
+    dimension_titles: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Select and rank action candidates among gap cells of one level.
+
+    Parameters
+    ----------
+    cells : list of Cell
+        Non-suppressed cells with their adjusted p-values and importance weights.
+    alpha_level : float
+        A cell is a candidate when ``mean_gap < 0`` and ``p_adjusted < alpha_level``.
+    adjustment_name : str
+        Named in each reason.
+    importance_known : bool
+        Whether weights come from respondents (else equal weights, said in the reason).
+    dimension_titles : dict, optional
+        Titles used in the reasons.
+
+    Returns
+    -------
+    list of dict
+        Sorted by priority (descending; ties by the more negative upper bound, then by
+        key), each with ``rank`` (1-based within the level), ``level``, ``target``,
+        ``dimension``, ``priority``, ``weight``, ``mean_gap``, ``ci_low``, ``ci_high``,
+        ``p_adjusted``, ``mean_perception`` (the perceptions-only score), its interval,
+        and the plain-language ``reason``.
+
+    Notes
+    -----
+    :math:`\\text{priority} = w \\cdot \\max(0, -u)` with :math:`u` the upper
+    confidence bound of the gap, see :func:`priority`.
+    """
+    titles = dimension_titles or {}
+    chosen = []
+    for c in cells:
+        if c.mean_gap is None or c.p_adjusted is None or c.ci_high is None:
+            continue
+        if not (c.mean_gap < 0 and c.p_adjusted < alpha_level):
+            continue
+        chosen.append((priority(c.weight, c.ci_high), c))
+    chosen.sort(key=lambda pc: (-pc[0], pc[1].ci_high, pc[1].key))
+    out = []
+    for rank, (prio, c) in enumerate(chosen, start=1):
+        dim_title = titles.get(c.dimension, c.dimension)
+        what = f"{dim_title} item {c.key}" if c.level == "item" else f"{dim_title} dimension"
+        share = (f"{c.weight:.0%} of the importance" if importance_known
+                 else "equal importance weights (no importance data)")
+        reason = (
+            f"{what}: perception {_fmt(c.mean_perception)} vs {c.reference_name} "
+            f"{_fmt(c.mean_reference)}, gap {_fmt(c.mean_gap)} "
+            f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], {share}, significant after "
+            f"{adjustment_name} ({_p(c.p_adjusted)})"  # type: ignore[arg-type]
+        )
+        out.append({
+            "rank": rank,
+            "level": c.level,
+            "target": c.key,
+            "dimension": c.dimension,
+            "priority": prio,
+            "weight": c.weight,
+            "mean_gap": c.mean_gap,
+            "ci_low": c.ci_low,
+            "ci_high": c.ci_high,
+            "p_adjusted": c.p_adjusted,
+            "mean_perception": c.mean_perception,
+            "perception_ci_low": c.perception_ci_low,
+            "perception_ci_high": c.perception_ci_high,
+            "reason": reason,
+        })
+    return out
