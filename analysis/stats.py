@@ -341,7 +341,7 @@ def summarize_paired_scores(
     Notes
     -----
     With :math:`c_{uv}` pairs answering :math:`(x, y) = (u, v)`, the difference
-    :math:`g = v - u` has frequencies :math:`f_g = \sum_{v-u=g} c_{uv}`; means, two-pass
+    :math:`g = v - u` has frequencies :math:`f_g = \\sum_{v-u=g} c_{uv}`; means, two-pass
     variances, the t-interval and test, Cohen's :math:`d_z` and the Wilcoxon signed-rank
     test (average ranks of tied :math:`|g|`, zeros dropped) follow from :math:`f` exactly
     as in :func:`summarize_differences` and :func:`wilcoxon_signed_rank`

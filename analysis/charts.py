@@ -1,0 +1,258 @@
+"""Accessible SVG charts of a gap report, rendered server-side (no JavaScript).
+
+Every chart is a standalone ``<svg role="img" aria-labelledby=...>`` with a ``<title>``
+and a ``<desc>`` that states the numbers in words, text labels on every mark, and
+suppressed cells drawn as a hatched band labelled "suppressed" -- never as a value.
+Styling uses presentation attributes only (``fill``, ``stroke``...): no ``style``
+attribute and no ``<script>``, so the pages' Content-Security-Policy needs no
+``unsafe-inline``.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+__all__ = ["dimension_gap_chart", "importance_performance_chart", "item_gap_chart"]
+
+WIDTH = 680
+LABEL_W = 170
+RIGHT_PAD = 70
+ROW_H = 26
+TOP = 34
+BOTTOM = 34
+FONT = "system-ui, sans-serif"
+NEG = "#b3261e"
+POS = "#1b6e3a"
+NEUTRAL = "#3b5b8c"
+INK = "#1f1f1f"
+GRID = "#8a8a8a"
+
+
+def _e(s: object) -> str:
+    return escape(str(s), quote=True)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2f}".replace("-", "−")
+
+
+def _open(prefix: str, title: str, desc: str, height: int) -> list[str]:
+    t, d = f"{prefix}-title", f"{prefix}-desc"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{t} {d}" '
+        f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
+        f'font-family="{FONT}" font-size="12">',
+        f'<title id="{t}">{_e(title)}</title>',
+        f'<desc id="{d}">{_e(desc)}</desc>',
+        "<defs>",
+        f'<pattern id="{prefix}-hatch" patternUnits="userSpaceOnUse" width="8" height="8" '
+        f'patternTransform="rotate(45)"><rect width="8" height="8" fill="#ffffff"/>'
+        f'<line x1="0" y1="0" x2="0" y2="8" stroke="{GRID}" stroke-width="3"/></pattern>',
+        "</defs>",
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+    ]
+
+
+def _is_suppressed(row: dict[str, Any]) -> bool:
+    return bool(row.get("suppressed"))
+
+
+def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str,
+               prefix: str, label_of) -> str:
+    """Horizontal bars (gap from 0, or perception mean) with CI whiskers per row."""
+    values = []
+    for r in rows:
+        if _is_suppressed(r):
+            continue
+        for f in ("ci_low", "ci_high", "mean_gap" if gap else "mean_perception"):
+            v = r.get(f)
+            if isinstance(v, (int, float)):
+                values.append(float(v))
+    if gap:
+        span = max([1.0] + [abs(v) for v in values])
+        lo, hi = -math.ceil(span), math.ceil(span)
+        lo, hi = (min(lo, -1), max(hi, 1))
+    else:
+        lo, hi = 1.0, float(points)
+    height = TOP + BOTTOM + ROW_H * max(len(rows), 1)
+    x0, x1 = LABEL_W, WIDTH - RIGHT_PAD
+
+    def sx(v: float) -> float:
+        return x0 + (v - lo) / (hi - lo) * (x1 - x0)
+
+    parts_desc = []
+    for r in rows:
+        name = label_of(r)
+        if _is_suppressed(r):
+            parts_desc.append(f"{name}: suppressed ({r.get('reason', '')})")
+            continue
+        v = r.get("mean_gap" if gap else "mean_perception")
+        if v is None:
+            parts_desc.append(f"{name}: no data")
+            continue
+        ci = ""
+        if r.get("ci_low") is not None and r.get("ci_high") is not None:
+            ci = f", 95% interval {_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}"
+        parts_desc.append(f"{name}: {'gap' if gap else 'perception'} {_fmt(v)}{ci}")
+    what = ("Mean gap (perception minus expectation or minimum); bars left of zero are "
+            "shortfalls. " if gap else "Mean perception on a 1 to %d scale. " % points)
+    svg = _open(prefix, title, what + "; ".join(parts_desc) + ".", height)
+    # axis and ticks
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
+               f'font-weight="bold" fill="{INK}">{_e(title)}</text>')
+    step = 1 if hi - lo <= 12 else 2
+    t = math.ceil(lo)
+    base_y = height - BOTTOM
+    while t <= hi + 1e-9:
+        x = sx(t)
+        svg.append(f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{base_y}" '
+                   f'stroke="{GRID}" stroke-width="{1.5 if (gap and t == 0) else 0.5}"/>')
+        svg.append(f'<text x="{x:.1f}" y="{base_y + 14}" text-anchor="middle" '
+                   f'fill="{INK}">{_e(_fmt(t).rstrip("0").rstrip("."))}</text>')
+        t += step
+    svg.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{base_y + 28}" text-anchor="middle" '
+               f'fill="{INK}">{"gap (95% CI)" if gap else "mean perception (95% CI)"}</text>')
+    for i, r in enumerate(rows):
+        y = TOP + i * ROW_H
+        cy = y + ROW_H / 2
+        name = label_of(r)
+        svg.append(f'<text x="{x0 - 8}" y="{cy + 4:.1f}" text-anchor="end" '
+                   f'fill="{INK}">{_e(name)}</text>')
+        if _is_suppressed(r):
+            svg.append(f'<rect x="{x0}" y="{y + 4}" width="{x1 - x0}" height="{ROW_H - 8}" '
+                       f'fill="url(#{prefix}-hatch)" stroke="{GRID}"/>')
+            svg.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{cy + 4:.1f}" text-anchor="middle" '
+                       f'fill="{INK}" font-weight="bold">suppressed</text>')
+            continue
+        v = r.get("mean_gap" if gap else "mean_perception")
+        if v is None:
+            svg.append(f'<text x="{x0 + 4}" y="{cy + 4:.1f}" fill="{INK}">no data</text>')
+            continue
+        start = sx(0.0) if gap else sx(lo)
+        end = sx(v)
+        colour = (NEG if v < 0 else POS) if gap else NEUTRAL
+        svg.append(f'<rect x="{min(start, end):.1f}" y="{y + 6}" width="{abs(end - start):.1f}" '
+                   f'height="{ROW_H - 12}" fill="{colour}" fill-opacity="0.75"/>')
+        cl, ch = r.get("ci_low"), r.get("ci_high")
+        if cl is not None and ch is not None:
+            a, b = sx(cl), sx(ch)
+            svg.append(f'<line x1="{a:.1f}" y1="{cy:.1f}" x2="{b:.1f}" y2="{cy:.1f}" '
+                       f'stroke="{INK}" stroke-width="1.5"/>')
+            for xx in (a, b):
+                svg.append(f'<line x1="{xx:.1f}" y1="{cy - 5:.1f}" x2="{xx:.1f}" '
+                           f'y2="{cy + 5:.1f}" stroke="{INK}" stroke-width="1.5"/>')
+        svg.append(f'<text x="{x1 + 6}" y="{cy + 4:.1f}" fill="{INK}">{_e(_fmt(v))}</text>')
+    svg.append("</svg>")
+    return "\n".join(svg)
+
+
+def dimension_gap_chart(report: dict[str, Any], *, prefix: str = "dimgap") -> str:
+    """SVG bar chart of each dimension's mean gap with its 95% interval.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`analysis.report.build_report`.
+    prefix : str
+        Prefix of the element ids (unique per page).
+
+    Returns
+    -------
+    str
+        ``<svg>`` markup; perception means instead of gaps for perception-only reports.
+    """
+    gap = report["format"] != "perception-only"
+    return _bar_chart(report["dimensions"], gap=gap, points=_points(report),
+                      title=("Gap per dimension" if gap else "Perception per dimension"),
+                      prefix=prefix, label_of=lambda r: r.get("title") or r["key"])
+
+
+def item_gap_chart(report: dict[str, Any], *, prefix: str = "itemgap") -> str:
+    """SVG bar chart of each item's mean gap with its 95% interval (see
+    :func:`dimension_gap_chart`)."""
+    gap = report["format"] != "perception-only"
+    return _bar_chart(report["items"], gap=gap, points=_points(report),
+                      title=("Gap per item" if gap else "Perception per item"),
+                      prefix=prefix, label_of=lambda r: f"{r['key']} ({r['dimension']})")
+
+
+def _points(report: dict[str, Any]) -> int:
+    top = 0.0
+    for r in report["items"]:
+        for f in ("mean_perception", "perception_ci_high"):
+            v = r.get(f)
+            if isinstance(v, (int, float)):
+                top = max(top, float(v))
+    return max(5, math.ceil(top)) if top <= 7 else math.ceil(top)
+
+
+def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa") -> str:
+    """SVG scatter of importance (x) against performance (y), crosshair at the means.
+
+    Quadrants after Martilla & James (1977), *Journal of Marketing* 41(1), 77-79, are
+    named in the plot ("concentrate here": high importance, low performance, bottom
+    right); each point carries its key as a label.
+    Returns a chart saying "not available" when the report has no IPA section.
+    """
+    ipa = report.get("ipa")
+    height = 420
+    if not ipa:
+        svg = _open(prefix, "Importance-performance analysis",
+                    "Not available: the report has no importance data on at least k "
+                    "respondents, or fewer than two points.", 80)
+        svg.append(f'<text x="{WIDTH / 2}" y="45" text-anchor="middle" fill="{INK}">'
+                   "Importance-performance analysis: not available</text>")
+        svg.append("</svg>")
+        return "\n".join(svg)
+    pts = ipa["points"]
+    xs = [p["importance"] for p in pts]
+    ys = [p["performance"] for p in pts]
+    pad_x = (max(xs) - min(xs)) * 0.15 or 0.05
+    pad_y = (max(ys) - min(ys)) * 0.15 or 0.25
+    xlo, xhi = min(xs) - pad_x, max(xs) + pad_x
+    ylo, yhi = min(ys) - pad_y, max(ys) + pad_y
+    left, right, top, bottom = 70, WIDTH - 30, 40, height - 50
+
+    def sx(v: float) -> float:
+        return left + (v - xlo) / (xhi - xlo) * (right - left)
+
+    def sy(v: float) -> float:
+        return bottom - (v - ylo) / (yhi - ylo) * (bottom - top)
+
+    desc = (f"Importance ({ipa['importance_scale']}) against performance ({ipa['performance']}) "
+            f"of each {ipa['level']}; crosshair at the means, importance "
+            f"{_fmt(ipa['importance_mean'])} and performance {_fmt(ipa['performance_mean'])}. "
+            + "; ".join(f"{p['key']}: importance {_fmt(p['importance'])}, performance "
+                        f"{_fmt(p['performance'])}, {p['quadrant']}" for p in pts) + ".")
+    svg = _open(prefix, "Importance-performance analysis", desc, height)
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="20" text-anchor="middle" font-size="14" '
+               f'font-weight="bold" fill="{INK}">Importance-performance analysis</text>')
+    svg.append(f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" '
+               f'fill="none" stroke="{GRID}"/>')
+    cx, cy = sx(ipa["importance_mean"]), sy(ipa["performance_mean"])
+    svg.append(f'<line x1="{cx:.1f}" y1="{top}" x2="{cx:.1f}" y2="{bottom}" stroke="{INK}" '
+               f'stroke-dasharray="4 3"/>')
+    svg.append(f'<line x1="{left}" y1="{cy:.1f}" x2="{right}" y2="{cy:.1f}" stroke="{INK}" '
+               f'stroke-dasharray="4 3"/>')
+    for label, x, y, anchor in (
+        ("concentrate here", right - 6, bottom - 8, "end"),
+        ("keep up the good work", right - 6, top + 16, "end"),
+        ("low priority", left + 6, bottom - 8, "start"),
+        ("possible overkill", left + 6, top + 16, "start"),
+    ):
+        svg.append(f'<text x="{x}" y="{y}" text-anchor="{anchor}" fill="{GRID}" '
+                   f'font-style="italic">{_e(label)}</text>')
+    for p in pts:
+        x, y = sx(p["importance"]), sy(p["performance"])
+        colour = NEG if p["quadrant"] == "concentrate here" else NEUTRAL
+        svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+        svg.append(f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="{INK}">{_e(p["key"])}</text>')
+    svg.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 14}" text-anchor="middle" '
+               f'fill="{INK}">importance ({_e(ipa["importance_scale"])})</text>')
+    svg.append(f'<text x="18" y="{(top + bottom) / 2:.1f}" text-anchor="middle" fill="{INK}" '
+               f'transform="rotate(-90 18 {(top + bottom) / 2:.1f})">performance '
+               f'({_e(ipa["performance"])})</text>')
+    svg.append("</svg>")
+    return "\n".join(svg)
