@@ -15,12 +15,15 @@ from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.routes.accounts import AccountController
+from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
+from service.routes.campaigns import CampaignController
 from service.routes.groups import GroupController
 from service.routes.health import HealthController
 from service.routes.instruments import InstrumentController
 from service.routes.services import ServiceController
 from service.settings import Settings
+from service.waves import SigningKeys
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -81,6 +84,8 @@ def create_app(settings: Settings) -> Litestar:
             GroupController,
             ServiceController,
             InstrumentController,
+            CampaignController,
+            AnonymousController,
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[SessionMiddleware],
@@ -88,7 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan(settings)],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Candor",

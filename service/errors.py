@@ -37,6 +37,10 @@ TITLES: dict[str, str] = {
     "body-too-large": "Request body too large",
     "unsupported-media-type": "Unsupported media type",
     "too-many-requests": "Too many requests",
+    "campaign-closed": "The survey wave is not accepting this",
+    "token-issued": "Token already issued",
+    "token-invalid": "Missing or invalid Privacy Pass token",
+    "token-spent": "This token has already been used",
     "internal": "Internal server error",
     "unavailable": "Service unavailable",
 }

@@ -54,6 +54,8 @@ class Settings:
     db_pool_max: int = 10
     data_dir: str = ".candor"
     log_level: str = "INFO"
+    # The issuer name in every wave's TokenChallenge (RFC 9577 §2.1.1): the public host name.
+    issuer_name: str = "localhost"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -104,6 +106,10 @@ class Settings:
             invalid.append("CANDOR_SECURE_COOKIES must be auto, true or false")
             secure_cookies = None
 
+        issuer_name = env.get("CANDOR_ISSUER_NAME", "localhost")
+        if not issuer_name.isascii() or not 1 <= len(issuer_name) <= 253 or " " in issuer_name:
+            invalid.append("CANDOR_ISSUER_NAME must be an ASCII host name")
+
         kek = secret("CANDOR_KEY_ENCRYPTION_KEY", 32)
         if kek and len(kek) != 32:
             invalid.append("CANDOR_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
@@ -124,6 +130,7 @@ class Settings:
             db_pool_max=integer("CANDOR_DB_POOL_MAX", 10, 1, 1000),
             data_dir=env.get("CANDOR_DATA_DIR", ".candor"),
             log_level=env.get("CANDOR_LOG_LEVEL", "INFO").upper(),
+            issuer_name=issuer_name,
         )
         if missing or invalid:
             raise SettingsError(missing=missing, invalid=invalid)

@@ -11,7 +11,9 @@ import uuid
 import msgspec
 import pytest
 
+from crypto.tokens import create_token_request
 from instruments import load_builtin
+from tests.integration.waves import answers_for, create_wave
 
 from service.app import create_app
 from tests.support import PASSWORD, ROLES, login, role_email
@@ -29,6 +31,8 @@ def only(*allowed: str, ok: int = 200) -> dict[str, int]:
 def everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(EVERYONE, status)
 
+
+VISIBLE = {ANON: 401, "member": 200, "owner": 200, "manager": 200, "moderator": 404, "admin": 404}
 
 # (method, route path) -> expected status per caller, in the order requests are sent.
 TABLE: dict[tuple[str, str], dict[str, int]] = {
@@ -53,6 +57,21 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/instruments"): only(*SIGNED_IN),
     ("GET", "/api/instruments/{instrument_id:str}"): only(*SIGNED_IN),
     ("POST", "/api/instruments"): only("admin", "manager", ok=201),
+    ("GET", "/api/campaigns"): only(*SIGNED_IN),
+    ("POST", "/api/campaigns"): only("manager", ok=201),
+    # A wave is visible to managers, its service's owners and (once open) its audience;
+    # to anyone else it does not exist.
+    ("GET", "/api/campaigns/{campaign_id:uuid}"): VISIBLE,
+    ("GET", "/api/campaigns/{campaign_id:uuid}/manifest"): VISIBLE,
+    ("PATCH", "/api/campaigns/{campaign_id:uuid}"): only("manager"),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/open"): only("manager"),
+    ("GET", "/api/campaigns/{campaign_id:uuid}/token-key"): everyone(200),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/token-requests"): {**only("member"), "manager": 403},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/progress"): {**VISIBLE, "member": 403},
+    # Anonymous endpoints know no roles: without a token every caller gets the challenge.
+    ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"): everyone(401),
+    ("GET", "/anon/campaigns/{campaign_id:uuid}/receipts/{receipt:str}"): everyone(404),
+    ("POST", "/api/campaigns/{campaign_id:uuid}/close"): only("manager"),
     ("POST", "/api/auth/logout"): everyone(204),
 }
 
@@ -73,7 +92,22 @@ def test_table_covers_every_route(settings):
     assert served_routes(settings) == set(TABLE)
 
 
-async def _arrange(db) -> dict[str, str]:
+async def _arrange(client, db) -> dict[str, object]:
+    """Two waves made through the API by the manager: one open (audience: member@), one draft."""
+    wave = await create_wave(client, db, title="Open")
+    draft = await create_wave(client, db, title="Draft", open_it=False)
+    client.cookies.clear()
+    client.headers.pop("x-csrf-token", None)
+    spki, challenge = await db.fetchrow("select token_key, challenge from campaigns where id = $1",
+                                        uuid.UUID(wave["id"]))
+    token_request, _ = create_token_request(bytes(spki), bytes(challenge))
+    ids = await _arrange_catalogue(db)
+    return {**ids, "wave": wave["id"], "draft": draft["id"], "token_request": token_request.encode(),
+            "instrument_hash": wave["instrument_hash"], "group_id": wave["audience_group_id"],
+            "service_id": wave["service"]["id"]}
+
+
+async def _arrange_catalogue(db) -> dict[str, str]:
     member = await db.fetchval("select id from accounts where email = $1", role_email("member"))
     owner = await db.fetchval("select id from accounts where email = $1", role_email("owner"))
     group = await db.fetchval("insert into groups (name) values ('Keep') returning id")
@@ -96,26 +130,39 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
         ("PUT", "/api/groups/{group_id:uuid}/members"): {"account_ids": [ids["member"]]},
         ("POST", "/api/services"): {"name": f"Service {unique}"},
         ("PATCH", "/api/services/{service_id:uuid}"): {"owner_ids": [ids["owner"]]},
+        ("POST", "/api/campaigns"): {"title": "Another", "service_id": ids["service_id"], "instrument_id": "pulse",
+                                     "audience_group_id": ids["group_id"], "opens_on": "2030-01-01",
+                                     "closes_on": "2030-02-01"},
+        ("PATCH", "/api/campaigns/{campaign_id:uuid}"): {"description": "changed"},
         ("POST", "/api/instruments"): msgspec.to_builtins(
             msgspec.structs.replace(load_builtin("pulse"), id=f"custom-{unique}")
         ),
     }
-    url = url.replace("{instrument_id:str}", "servqual")
+    url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
+    draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")
+    url = url.replace("{campaign_id:uuid}", ids["draft"] if (method, path) in draft_routes else ids["wave"])
     url = url.replace("{account_id:uuid}", ids["member"]).replace("{service_id:uuid}", ids["service"])
     group = ids["doomed"] if method == "DELETE" else ids["group"]
     url = url.replace("{group_id:uuid}", group)
+    if (method, path) == ("POST", "/api/campaigns/{campaign_id:uuid}/token-requests"):
+        return method, url, ("application/private-token-request", ids["token_request"])
+    if (method, path) == ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"):
+        return method, url, answers_for("pulse")
     return method, url, bodies.get((method, path))
 
 
 @pytest.mark.parametrize("who", EVERYONE)
 async def test_role_guards(client, db, who):
-    ids = await _arrange(db)
+    ids = await _arrange(client, db)
     if who != ANON:
         await login(client, who)
     got = {}
     for method, path in TABLE:
         verb, url, body = _request(method, path, ids)
-        kwargs = {"json": body} if body is not None else {}
+        if isinstance(body, tuple):
+            kwargs = {"content": body[1], "headers": {"content-type": body[0]}}
+        else:
+            kwargs = {"json": body} if body is not None else {}
         response = await client.request(verb, url, **kwargs)
         got[(method, path)] = response.status_code
         if (method, path) == ("POST", "/api/auth/login"):

@@ -1,0 +1,309 @@
+"""SQL for survey waves, token issuance and anonymous responses.
+
+Issuance queries touch ``token_issuances`` (account, wave, day); redemption queries
+touch ``spent_tokens`` and ``responses`` (wave, day, random id). No query joins them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class ServiceRef(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+
+
+class Campaign(msgspec.Struct, frozen=True):
+    id: UUID
+    title: str
+    description: str
+    service: ServiceRef
+    instrument_id: str
+    instrument_hash: str
+    audience_group_id: UUID
+    status: str
+    opens_on: date
+    closes_on: date
+    k_scores: int
+    k_comments: int
+    token_key_id: str | None
+    manifest_hash: str | None
+
+
+class CampaignKeys(msgspec.Struct, frozen=True):
+    """What issuing and redeeming need; the private key is still encrypted."""
+
+    id: UUID
+    status: str
+    opens_on: date
+    closes_on: date
+    instrument_hash: str
+    token_key: bytes
+    token_key_id: bytes
+    challenge: bytes
+    private_key: bytes
+
+
+_SELECT = """
+    select c.id, c.title, c.description, c.instrument_hash, i.id as instrument_id, c.audience_group_id,
+           c.status, c.opens_on, c.closes_on, c.k_scores, c.k_comments,
+           encode(c.token_key_id, 'hex') as token_key_id, c.manifest_hash,
+           s.id as service_id, s.name as service_name
+    from campaigns c
+    join services s on s.id = c.service_id
+    join instruments i on i.hash = c.instrument_hash
+"""
+
+
+def _campaign(row: asyncpg.Record) -> Campaign:
+    data = dict(row)
+    data["service"] = ServiceRef(id=data.pop("service_id"), name=data.pop("service_name"))
+    return Campaign(**data)
+
+
+async def select_campaigns(conn: asyncpg.Connection, *, account_id: UUID, roles: list[str]) -> list[Campaign]:
+    """The waves an account may see: managers all; owners their services';
+    members the open waves whose frozen audience includes them."""
+    rows = await conn.fetch(
+        _SELECT
+        + """
+        where 'manager' = any($2::text[])
+           or ('owner' = any($2::text[])
+               and exists (select 1 from service_owners o where o.service_id = c.service_id and o.account_id = $1))
+           or (c.status = 'open'
+               and exists (select 1 from campaign_audience a where a.campaign_id = c.id and a.account_id = $1))
+        order by c.opens_on desc, c.title
+        """,
+        account_id, roles,
+    )
+    return [_campaign(r) for r in rows]
+
+
+async def select_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> Campaign | None:
+    row = await conn.fetchrow(_SELECT + " where c.id = $1", campaign_id)
+    return None if row is None else _campaign(row)
+
+
+async def can_see_campaign(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID, roles: list[str]) -> bool:
+    return await conn.fetchval(
+        """
+        select exists (
+            select 1 from campaigns c where c.id = $1 and (
+                'manager' = any($3::text[])
+                or ('owner' = any($3::text[]) and exists (
+                    select 1 from service_owners o where o.service_id = c.service_id and o.account_id = $2))
+                or (c.status <> 'draft' and exists (
+                    select 1 from campaign_audience a where a.campaign_id = c.id and a.account_id = $2))))
+        """,
+        campaign_id, account_id, roles,
+    )
+
+
+async def is_service_owner(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
+    return await conn.fetchval(
+        """
+        select exists (select 1 from campaigns c join service_owners o on o.service_id = c.service_id
+                       where c.id = $1 and o.account_id = $2)
+        """,
+        campaign_id, account_id,
+    )
+
+
+async def insert_campaign(
+    conn: asyncpg.Connection,
+    *,
+    title: str,
+    description: str,
+    service_id: UUID,
+    instrument_hash: str,
+    audience_group_id: UUID,
+    opens_on: date,
+    closes_on: date,
+    k_scores: int,
+    k_comments: int,
+    created_by: UUID,
+) -> UUID:
+    return await conn.fetchval(
+        """
+        insert into campaigns (title, description, service_id, instrument_hash, audience_group_id,
+                               opens_on, closes_on, k_scores, k_comments, created_by)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        returning id
+        """,
+        title, description, service_id, instrument_hash, audience_group_id, opens_on, closes_on,
+        k_scores, k_comments, created_by,
+    )
+
+
+async def update_draft(conn: asyncpg.Connection, *, campaign_id: UUID, changes: dict[str, Any]) -> bool:
+    """Apply ``changes`` (column → value, columns from a fixed allow-list) to a draft wave."""
+    allowed = ("title", "description", "service_id", "instrument_hash", "audience_group_id",
+               "opens_on", "closes_on", "k_scores", "k_comments")
+    columns = [c for c in allowed if c in changes]
+    if not columns:
+        return await conn.fetchval("select exists (select 1 from campaigns where id = $1 and status = 'draft')",
+                                   campaign_id)
+    assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
+    status = await conn.execute(
+        f"update campaigns set {assignments} where id = $1 and status = 'draft'",
+        campaign_id, *(changes[c] for c in columns),
+    )
+    return status != "UPDATE 0"
+
+
+async def lock_campaign_status(conn: asyncpg.Connection, *, campaign_id: UUID) -> str | None:
+    return await conn.fetchval("select status from campaigns where id = $1 for update", campaign_id)
+
+
+async def snapshot_audience(conn: asyncpg.Connection, *, campaign_id: UUID) -> int:
+    """Freeze the audience: the active members of the wave's group, now."""
+    await conn.execute(
+        """
+        insert into campaign_audience (campaign_id, account_id)
+        select c.id, m.account_id
+        from campaigns c
+        join group_members m on m.group_id = c.audience_group_id
+        join accounts a on a.id = m.account_id and a.active
+        where c.id = $1
+        on conflict do nothing
+        """,
+        campaign_id,
+    )
+    return await conn.fetchval("select count(*) from campaign_audience where campaign_id = $1", campaign_id)
+
+
+async def open_campaign(
+    conn: asyncpg.Connection,
+    *,
+    campaign_id: UUID,
+    manifest: dict[str, Any],
+    manifest_hash: str,
+    token_key: bytes,
+    token_key_id: bytes,
+    challenge: bytes,
+    private_key: bytes,
+    audience_size: int,
+) -> None:
+    await conn.execute(
+        """
+        update campaigns set status = 'open', manifest = $2, manifest_hash = $3, token_key = $4,
+               token_key_id = $5, challenge = $6, private_key = $7, audience_size = $8
+        where id = $1 and status = 'draft'
+        """,
+        campaign_id, manifest, manifest_hash, token_key, token_key_id, challenge, private_key, audience_size,
+    )
+
+
+async def close_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> None:
+    await conn.execute("update campaigns set status = 'closed' where id = $1 and status = 'open'", campaign_id)
+
+
+async def select_keys(conn: asyncpg.Connection, *, campaign_id: UUID) -> CampaignKeys | None:
+    row = await conn.fetchrow(
+        """
+        select id, status, opens_on, closes_on, instrument_hash, token_key, token_key_id, challenge, private_key
+        from campaigns where id = $1 and status <> 'draft'
+        """,
+        campaign_id,
+    )
+    return None if row is None else CampaignKeys(**dict(row))
+
+
+async def select_manifest(conn: asyncpg.Connection, *, campaign_id: UUID) -> tuple[dict, str] | None:
+    row = await conn.fetchrow(
+        "select manifest, manifest_hash from campaigns where id = $1 and manifest is not null", campaign_id
+    )
+    return None if row is None else (row["manifest"], row["manifest_hash"])
+
+
+# Issuance side ------------------------------------------------------------------------
+
+
+async def is_in_audience(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
+    return await conn.fetchval(
+        "select exists (select 1 from campaign_audience where campaign_id = $1 and account_id = $2)",
+        campaign_id, account_id,
+    )
+
+
+async def record_issuance(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
+    """Record that the account got its token; False when it already had one."""
+    status = await conn.execute(
+        "insert into token_issuances (campaign_id, account_id) values ($1, $2) on conflict do nothing",
+        campaign_id, account_id,
+    )
+    return status == "INSERT 0 1"
+
+
+async def count_progress(conn: asyncpg.Connection, *, campaign_id: UUID) -> tuple[int, int]:
+    row = await conn.fetchrow(
+        """
+        select (select count(*) from token_issuances where campaign_id = $1) as issued,
+               (select count(*) from responses where campaign_id = $1) as responses
+        """,
+        campaign_id,
+    )
+    return row["issued"], row["responses"]
+
+
+# Anonymous side -------------------------------------------------------------------------
+
+
+async def spend_token(conn: asyncpg.Connection, *, campaign_id: UUID, nonce: bytes) -> bool:
+    """Spend a nonce; False when it was already spent. The primary key decides races."""
+    status = await conn.execute(
+        "insert into spent_tokens (campaign_id, nonce) values ($1, $2) on conflict do nothing",
+        campaign_id, nonce,
+    )
+    return status == "INSERT 0 1"
+
+
+async def insert_response(
+    conn: asyncpg.Connection,
+    *,
+    response_id: UUID,
+    campaign_id: UUID,
+    submitted_on: date,
+    receipt: str,
+    item_values: list[int | None],
+    importance: list[int] | None,
+    satisfaction: list[int | None] | None,
+    comments: dict[str, str],
+) -> None:
+    await conn.execute(
+        """
+        insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments)
+        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        """,
+        response_id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments,
+    )
+
+
+class StoredResponse(msgspec.Struct, frozen=True):
+    id: UUID
+    campaign_id: UUID
+    submitted_on: date
+    receipt: str
+    item_values: list[int | None]
+    importance: list[int] | None
+    satisfaction: list[int | None] | None
+    comments: dict[str, str]
+
+
+async def select_response_by_receipt(
+    conn: asyncpg.Connection, *, campaign_id: UUID, receipt: str
+) -> StoredResponse | None:
+    row = await conn.fetchrow(
+        """
+        select id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments
+        from responses where campaign_id = $1 and receipt = $2
+        """,
+        campaign_id, receipt,
+    )
+    return None if row is None else StoredResponse(**dict(row))

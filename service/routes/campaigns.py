@@ -1,0 +1,298 @@
+"""Survey waves: create, open, close; token issuance; progress.
+
+The anonymous redemption endpoint lives in :mod:`service.routes.anonymous`, on a
+path where sessions do not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from crypto.tokens import TokenError, TokenRequest, issue_token_response
+from instruments.errors import FieldError
+from service.auth import requires_login, requires_roles
+from service.errors import Problem, problem_spec
+from service.queries import campaigns as q
+from service.queries import groups as groups_q
+from service.queries import instruments as instruments_q
+from service.queries import services as services_q
+from service.queries.accounts import Account
+from service.queries.campaigns import Campaign
+from service.waves import accepting, b64url, build_manifest, canonical_hash, generate_wave_keys
+
+TOKEN_REQUEST = "application/private-token-request"
+TOKEN_RESPONSE = "application/private-token-response"
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[str, msgspec.Meta(max_length=4000)]
+KScores = Annotated[int, msgspec.Meta(ge=3, le=10_000)]
+Hash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+class CampaignCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: Title
+    service_id: UUID
+    instrument_id: str
+    audience_group_id: UUID
+    opens_on: date
+    closes_on: date
+    description: Description = ""
+    instrument_hash: Hash | None = None
+    k_scores: KScores = 5
+    k_comments: KScores = 10
+
+
+class CampaignUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: Title | None = None
+    description: Description | None = None
+    service_id: UUID | None = None
+    instrument_id: str | None = None
+    instrument_hash: Hash | None = None
+    audience_group_id: UUID | None = None
+    opens_on: date | None = None
+    closes_on: date | None = None
+    k_scores: KScores | None = None
+    k_comments: KScores | None = None
+
+
+class TokenKey(msgspec.Struct, frozen=True, rename="kebab"):
+    token_type: int
+    token_key: str
+    token_key_id: str
+    issuer_name: str
+    challenge: str
+
+
+class Progress(msgspec.Struct, frozen=True):
+    """Counts below k are null: a manager watching a small count move learns who answered."""
+
+    tokens_issued: int | None
+    responses: int | None
+    k: int
+
+
+class Manifest(msgspec.Struct, frozen=True):
+    manifest: dict
+    manifest_hash: str
+
+
+_ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role, audience or CSRF token missing")}
+_NOT_FOUND = {404: problem_spec("No such wave")}
+managers = requires_roles("manager")
+
+
+async def _visible(db: asyncpg.Connection, request: Request, campaign_id: UUID) -> Campaign:
+    me: Account = request.scope["user"]
+    campaign = await q.select_campaign(db, campaign_id=campaign_id)
+    if campaign is None or not await q.can_see_campaign(db, campaign_id=campaign_id, account_id=me.id, roles=me.roles):
+        raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+    return campaign
+
+
+async def _check_references(db: asyncpg.Connection, data: CampaignCreate | CampaignUpdate) -> str | None:
+    """Check what the body names exists; return the instrument hash it resolves to."""
+    errors = []
+    if data.service_id is not None and await services_q.select_service(db, service_id=data.service_id) is None:
+        errors.append(FieldError(field="service_id", reason="no such service"))
+    if data.audience_group_id is not None and await groups_q.select_group(db, group_id=data.audience_group_id) is None:
+        errors.append(FieldError(field="audience_group_id", reason="no such group"))
+    digest = None
+    if data.instrument_id is not None:
+        found = await instruments_q.select_instrument(db, instrument_id=data.instrument_id, digest=data.instrument_hash)
+        if found is None:
+            errors.append(FieldError(field="instrument_hash" if data.instrument_hash else "instrument_id",
+                                     reason="no such instrument version"))
+        else:
+            digest = found.summary.hash
+    elif data.instrument_hash is not None:
+        errors.append(FieldError(field="instrument_id", reason="required with instrument_hash"))
+    if errors:
+        raise Problem(422, "validation", "The wave names something that does not exist", errors=errors)
+    return digest
+
+
+def _check_dates(opens_on: date, closes_on: date) -> None:
+    if closes_on < opens_on:
+        raise Problem(422, "validation", "The wave closes before it opens",
+                      errors=[FieldError(field="closes_on", reason="must be on or after opens_on")])
+
+
+class CampaignController(Controller):
+    path = "/api/campaigns"
+    tags = ["campaigns"]
+
+    @get("/", operation_id="listCampaigns", guards=[requires_login], responses=_ERRORS)
+    async def list_campaigns(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> list[Campaign]:
+        me: Account = request.scope["user"]
+        return await q.select_campaigns(db, account_id=me.id, roles=me.roles)
+
+    @post("/", operation_id="createCampaign", guards=[managers], status_code=HTTP_201_CREATED,
+          responses={**_ERRORS, 422: problem_spec("Invalid fields")})
+    async def create_campaign(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], data: JSONBody[CampaignCreate]
+    ) -> Campaign:
+        _check_dates(data.opens_on, data.closes_on)
+        digest = await _check_references(db, data)
+        campaign_id = await q.insert_campaign(
+            db, title=data.title, description=data.description, service_id=data.service_id,
+            instrument_hash=digest, audience_group_id=data.audience_group_id, opens_on=data.opens_on,
+            closes_on=data.closes_on, k_scores=data.k_scores, k_comments=data.k_comments,
+            created_by=request.scope["user"].id,
+        )
+        return await q.select_campaign(db, campaign_id=campaign_id)
+
+    @get("/{campaign_id:uuid}", operation_id="getCampaign", guards=[requires_login], responses={**_ERRORS, **_NOT_FOUND})
+    async def get_campaign(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Campaign:
+        return await _visible(db, request, campaign_id)
+
+    @patch("/{campaign_id:uuid}", operation_id="updateCampaign", guards=[managers],
+           responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The wave is no longer a draft")})
+    async def update_campaign(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        data: JSONBody[CampaignUpdate],
+    ) -> Campaign:
+        campaign = await _visible(db, request, campaign_id)
+        if campaign.status != "draft":
+            raise Problem(409, "conflict", "An opened wave's manifest is frozen; create a new wave instead")
+        _check_dates(data.opens_on or campaign.opens_on, data.closes_on or campaign.closes_on)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        changes.pop("instrument_id", None)
+        digest = await _check_references(db, data)
+        if digest is not None:
+            changes["instrument_hash"] = digest
+        await q.update_draft(db, campaign_id=campaign_id, changes=changes)
+        return await q.select_campaign(db, campaign_id=campaign_id)
+
+    @post("/{campaign_id:uuid}/open", operation_id="openCampaign", guards=[managers], status_code=HTTP_200_OK,
+          responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Not a draft, or the audience is smaller than k")})
+    async def open_campaign(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Campaign:
+        campaign = await _visible(db, request, campaign_id)
+        if await q.lock_campaign_status(db, campaign_id=campaign_id) != "draft":
+            raise Problem(409, "conflict", f"The wave is {campaign.status}; only a draft can be opened")
+        size = await q.snapshot_audience(db, campaign_id=campaign_id)
+        if size < campaign.k_scores:
+            raise Problem(409, "conflict",
+                          f"The audience has {size} active members, fewer than k_scores = {campaign.k_scores}: "
+                          "answers from so few people could not stay anonymous")
+        settings = state.settings
+        keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
+        manifest = build_manifest(campaign, keys, size)
+        await q.open_campaign(
+            db, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
+            token_key=keys.token_key, token_key_id=keys.token_key_id, challenge=keys.challenge,
+            private_key=keys.private_key, audience_size=size,
+        )
+        return await q.select_campaign(db, campaign_id=campaign_id)
+
+    @post("/{campaign_id:uuid}/close", operation_id="closeCampaign", guards=[managers], status_code=HTTP_200_OK,
+          responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The wave is not open")})
+    async def close_campaign(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Campaign:
+        campaign = await _visible(db, request, campaign_id)
+        if await q.lock_campaign_status(db, campaign_id=campaign_id) != "open":
+            raise Problem(409, "conflict", f"The wave is {campaign.status}; only an open wave can be closed")
+        await q.close_campaign(db, campaign_id=campaign_id)
+        return await q.select_campaign(db, campaign_id=campaign_id)
+
+    @get("/{campaign_id:uuid}/manifest", operation_id="getCampaignManifest", guards=[requires_login],
+         responses={**_ERRORS, **_NOT_FOUND})
+    async def get_manifest(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Manifest:
+        await _visible(db, request, campaign_id)
+        found = await q.select_manifest(db, campaign_id=campaign_id)
+        if found is None:
+            raise Problem(404, "not-found", "A draft wave has no manifest yet")
+        return Manifest(manifest=found[0], manifest_hash=found[1])
+
+    @get("/{campaign_id:uuid}/token-key", operation_id="getTokenKey", responses=_NOT_FOUND)
+    async def token_key(self, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]) -> TokenKey:
+        keys = await q.select_keys(db, campaign_id=campaign_id)
+        if keys is None:
+            raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
+        return TokenKey(
+            token_type=2, token_key=b64url(keys.token_key), token_key_id=keys.token_key_id.hex(),
+            issuer_name=_issuer(keys.challenge), challenge=b64url(keys.challenge),
+        )
+
+    @post(
+        "/{campaign_id:uuid}/token-requests",
+        operation_id="requestToken",
+        guards=[requires_login],
+        opt={"accept": (TOKEN_REQUEST,)},
+        status_code=HTTP_200_OK,
+        responses={
+            **_ERRORS, **_NOT_FOUND,
+            400: problem_spec("Malformed TokenRequest or wrong truncated key id"),
+            409: problem_spec("Already issued for this wave, or the wave is not accepting"),
+        },
+    )
+    async def request_token(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Response[bytes]:
+        me: Account = request.scope["user"]
+        keys = await q.select_keys(db, campaign_id=campaign_id)
+        if keys is None or not await q.is_in_audience(db, campaign_id=campaign_id, account_id=me.id):
+            if keys is not None or await q.select_campaign(db, campaign_id=campaign_id) is not None:
+                raise Problem(403, "forbidden", "You are not in this wave's audience")
+            raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        if reason := accepting(keys, date.today()):
+            raise Problem(409, "campaign-closed", reason)
+        try:
+            token_request = TokenRequest.decode(await request.body())
+            if token_request.truncated_token_key_id != keys.token_key_id[-1]:
+                raise Problem(400, "bad-request", "The TokenRequest names another issuer key (truncated key id)")
+        except TokenError as exc:
+            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
+        if not await q.record_issuance(db, campaign_id=campaign_id, account_id=me.id):
+            raise Problem(409, "token-issued", "You already received your token for this wave")
+        signing_key = state.signing_keys.get(keys)
+        try:
+            body = await asyncio.to_thread(issue_token_response, signing_key, keys.token_key_id, token_request)
+        except TokenError as exc:
+            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
+        return Response(body, media_type=TOKEN_RESPONSE)
+
+    @get("/{campaign_id:uuid}/progress", operation_id="getCampaignProgress", guards=[requires_login],
+         responses={**_ERRORS, **_NOT_FOUND})
+    async def progress(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Progress:
+        campaign = await _require_reader(db, request, campaign_id)
+        issued, responses = await q.count_progress(db, campaign_id=campaign_id)
+        k = campaign.k_scores
+        return Progress(tokens_issued=issued if issued >= k else None, responses=responses if responses >= k else None,
+                        k=k)
+
+
+async def _require_reader(db: asyncpg.Connection, request: Request, campaign_id: UUID) -> Campaign:
+    """Managers, or owners of the wave's service: who may see results."""
+    me: Account = request.scope["user"]
+    campaign = await _visible(db, request, campaign_id)
+    if "manager" in me.roles:
+        return campaign
+    if "owner" in me.roles and await q.is_service_owner(db, campaign_id=campaign_id, account_id=me.id):
+        return campaign
+    raise Problem(403, "forbidden", "Results are for managers and the owners of the wave's service")
+
+
+def _issuer(challenge: bytes) -> str:
+    from crypto.tokens import TokenChallenge
+
+    return TokenChallenge.decode(challenge).issuer_name
