@@ -154,6 +154,63 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(prompt: str) -> str:
+    return os.environ.get("CANDOR_PASSWORD") or (
+        getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Sign in, fetch this account's blind-signed token for a wave, keep it in a file."""
+    import httpx
+    import msgspec
+
+    from service.client import ClientError, fetch_token_key, request_token, sign_in
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=args.url, timeout=30) as http:
+            csrf = await sign_in(http, args.email, _password(f"Password for {args.email}: "))
+            key = await fetch_token_key(http, args.campaign)
+            stored = await request_token(http, key, csrf_token=csrf)
+            await http.post("/api/auth/logout", headers={"x-csrf-token": csrf})
+        with open(args.out, "wb") as f:
+            f.write(msgspec.json.encode(stored))
+
+    try:
+        asyncio.run(run())
+    except ClientError as exc:
+        print(f"candor: {exc}", file=sys.stderr)
+        return 1
+    print(f"Token for wave {args.campaign} saved to {args.out}; it is not linked to your account.")
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Answer a wave anonymously with a saved token; print the receipt."""
+    import httpx
+    import msgspec
+
+    from service.client import ClientError, StoredToken, redeem
+
+    with open(args.token, "rb") as f:
+        stored = msgspec.json.decode(f.read(), type=StoredToken)
+    with open(args.answers, "rb") as f:
+        answers = msgspec.json.decode(f.read())
+
+    async def run() -> httpx.Response:
+        # A fresh client with no cookies: the submission is not tied to any session.
+        async with httpx.AsyncClient(base_url=args.url, timeout=30) as http:
+            return await redeem(http, stored, answers)
+
+    try:
+        response = asyncio.run(run())
+    except ClientError as exc:
+        print(f"candor: {exc}", file=sys.stderr)
+        return 1
+    print(response.text)
+    return 0 if response.status_code == 201 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "analyze":
@@ -174,6 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", required=True)
     admin.set_defaults(func=cmd_create_admin)
+    token = sub.add_parser("token", help="sign in and save your anonymous token for a survey wave "
+                           "(password from CANDOR_PASSWORD, the terminal, or one line of stdin)")
+    token.add_argument("--url", default="http://127.0.0.1:8000")
+    token.add_argument("--campaign", required=True)
+    token.add_argument("--email", required=True)
+    token.add_argument("--out", default="candor-token.json")
+    token.set_defaults(func=cmd_token)
+    submit = sub.add_parser("submit", help="answer a survey wave anonymously with a saved token")
+    submit.add_argument("--url", default="http://127.0.0.1:8000")
+    submit.add_argument("--token", default="candor-token.json")
+    submit.add_argument("--answers", required=True, help="a JSON file of answers")
+    submit.set_defaults(func=cmd_submit)
     sub.add_parser("analyze", help="gap analysis of a CSV of responses (see `candor analyze --help`)")
     args = parser.parse_args(argv)
     return args.func(args)

@@ -32,3 +32,27 @@ async def client(settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(create_app(settings), base_url="http://127.0.0.1:8000") as c:
         yield c
 
+
+
+@pytest.fixture
+def live_server(settings):
+    """The app served by a real uvicorn (configured as `candor serve` does) on a free port."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from service.cli import uvicorn_config
+
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, "127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)

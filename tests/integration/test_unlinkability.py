@@ -1,0 +1,120 @@
+"""The unlinkability audit: the operator's view after a wave has run.
+
+Several members get tokens and answer. Then, with everything an insider could read —
+every row of every table and every log line the process wrote — nothing may join an
+account to a response, a spent token or a receipt; anonymous rows carry no time finer
+than a day and no sequential id; no log line carries an address or a user agent.
+(DESIGN.md, anonymity invariants 1–4.)
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from service.client import redeem
+from tests.support import role_email
+
+ANONYMOUS_TABLES = {"responses", "spent_tokens"}
+
+
+async def _dump(db) -> dict[str, list[dict]]:
+    tables = [r["tablename"] for r in await db.fetch("select tablename from pg_tables where schemaname = 'public'")]
+    return {t: [dict(r) for r in await db.fetch(f'select * from "{t}"')] for t in tables}
+
+
+def _text(value) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
+
+
+async def test_nothing_links_an_account_to_what_it_wrote(client, db, caplog):
+    caplog.set_level(logging.DEBUG)
+    wave = await create_wave(client, db, instrument="servqual")
+    emails = [role_email("member"), *MEMBERS[:5]]
+    tokens = [await token_for(client, wave["id"], email) for email in emails]
+    receipts = []
+    for i, stored in enumerate(reversed(tokens)):
+        answers = answers_for("servqual", 3 + i % 4)
+        answers["comments"] = {"general": f"comment number {i}"}
+        response = await redeem(client, stored, answers)
+        assert response.status_code == 201
+        receipts.append(response.json()["receipt"])
+
+    dump = await _dump(db)
+    accounts = dump["accounts"]
+    account_values = {str(a["id"]) for a in accounts} | {a["email"] for a in accounts} | {
+        a["display_name"] for a in accounts} | {_text(s["token_hash"]) for s in dump["sessions"]}
+    responses = dump["responses"]
+    spent = dump["spent_tokens"]
+    anonymous_values = {str(r["id"]) for r in responses} | {r["receipt"] for r in responses} | {
+        _text(s["nonce"]) for s in spent}
+    assert len(responses) == len(spent) == len(emails)
+    assert set(receipts) == {r["receipt"] for r in responses}
+
+    # 1. No row anywhere holds both an account-side and an anonymous-side value, and the
+    #    anonymous tables hold no account-side value at all.
+    for table, rows in dump.items():
+        for row in rows:
+            text = " ".join(_text(v) for v in row.values())
+            has_account = any(v in text for v in account_values)
+            has_anonymous = any(v in text for v in anonymous_values)
+            assert not (has_account and has_anonymous), f"{table} links an account to a submission: {row}"
+            if table in ANONYMOUS_TABLES:
+                assert not has_account, f"{table} names an account: {row}"
+
+    # The issuance side says only who got a token and on which day.
+    issuance_columns = set(dump["token_issuances"][0])
+    assert issuance_columns == {"campaign_id", "account_id", "issued_on"}
+
+    # 2. Foreign keys from anonymous tables point only at waves, never at accounts or sessions.
+    references = await db.fetch(
+        """
+        select cl.relname as table_name, ref.relname as referenced
+        from pg_constraint c join pg_class cl on cl.oid = c.conrelid join pg_class ref on ref.oid = c.confrelid
+        where c.contype = 'f' and cl.relname = any($1::text[])
+        """,
+        list(ANONYMOUS_TABLES),
+    )
+    assert {r["referenced"] for r in references} == {"campaigns"}
+
+    # 3. No time finer than a day, no sequential or identity ids on anonymous rows.
+    columns = await db.fetch(
+        """
+        select table_name, column_name, data_type, column_default, is_identity
+        from information_schema.columns where table_schema = 'public' and table_name = any($1::text[])
+        """,
+        list(ANONYMOUS_TABLES),
+    )
+    for column in columns:
+        assert not column["data_type"].startswith(("timestamp", "time", "interval")), column
+        assert column["is_identity"] == "NO", column
+        assert "nextval" not in (column["column_default"] or ""), column
+    for row in responses:
+        assert row["id"].version == 4
+    assert all(isinstance(r["submitted_on"], type(dump["token_issuances"][0]["issued_on"])) for r in responses)
+    # No sequence exists that could number anonymous rows.
+    sequences = await db.fetch("select sequencename from pg_sequences")
+    assert sequences == []
+
+    # 4. The log: no line ties an account to a submission, and none names a client.
+    lines = [record.getMessage() for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))]
+    for line in lines:
+        has_account = any(v in line for v in account_values)
+        assert not (has_account and any(v in line for v in anonymous_values)), line
+        assert "testclient" not in line and "127.0.0.1" not in line, line
+        for receipt in receipts:
+            assert receipt not in line
+
+
+async def test_receipts_are_not_derived_from_anything_about_the_person(client, db):
+    """Two members sending identical answers get unrelated receipts and random ids."""
+    wave = await create_wave(client, db)
+    a = await token_for(client, wave["id"], role_email("member"))
+    b = await token_for(client, wave["id"], MEMBERS[0])
+    first = (await redeem(client, a, answers_for("pulse"))).json()
+    second = (await redeem(client, b, answers_for("pulse"))).json()
+    assert first["receipt"] != second["receipt"]
+    assert uuid.UUID(first["response_id"]).version == uuid.UUID(second["response_id"]).version == 4
