@@ -8,28 +8,13 @@ import pathlib
 
 import pytest
 
-from instruments.schema import Dimension, Importance, Instrument, Item, Scale
+from .analysis_helpers import make_instrument
+
+from instruments.schema import Instrument
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "data" / "kiosk_kservqual"
 KIOSK_DIMS = ["usefulness", "playfulness", "control", "economy", "personalization",
               "convenience", "security", "tangibility"]
-
-
-def make_instrument(items: dict[str, str], *, fmt: str = "expectation-perception",
-                    importance: str | None = "allocation", points: int = 7) -> Instrument:
-    """An instrument with ``items = {item key: dimension key}``."""
-    columns = {"expectation-perception": ("expectation", "perception"),
-               "zone-of-tolerance": ("minimum", "desired", "perception"),
-               "perception-only": ("perception",)}[fmt]
-    dims = list(dict.fromkeys(items.values()))
-    return Instrument(
-        id="test", version="1", title="Test instrument", format=fmt,
-        scale=Scale(points=points, allow_not_applicable=True),
-        dimensions=tuple(Dimension(key=d, title=d.title()) for d in dims),
-        items=tuple(Item(key=k, dimension=d, statements={c: "s" for c in columns})
-                    for k, d in items.items()),
-        importance=Importance(kind=importance, prompt="How important?") if importance else None,
-    )
 
 
 @pytest.fixture(scope="session")
