@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: run test bench clean-db help node-available
+.PHONY: run test bench clean-db help node-available chromium-available
 
 help:
 	@echo "make run   - start Candor on http://127.0.0.1:8000 (embedded PostgreSQL when DATABASE_URL is unset)"
@@ -31,7 +31,11 @@ run: $(VENV)/.run-installed
 node-available:
 	@command -v node >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq nodejs; }
 
-test: $(VENV)/.dev-installed node-available
+# Debian's Chromium drives the browser tests (tests/browser); Playwright's own download is not used.
+chromium-available:
+	@command -v chromium >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq chromium; }
+
+test: $(VENV)/.dev-installed node-available chromium-available
 	$(BIN)/python -m pytest
 	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; fi
 

@@ -14,6 +14,7 @@ from litestar.types import Message, Scope
 from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
+from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
 from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
@@ -21,6 +22,7 @@ from service.routes.campaigns import CampaignController
 from service.routes.groups import GroupController
 from service.routes.health import HealthController
 from service.routes.instruments import InstrumentController
+from service.routes.pages import PageController
 from service.routes.services import ServiceController
 from service.settings import Settings
 from service.waves import SigningKeys
@@ -84,6 +86,8 @@ def create_app(settings: Settings) -> Litestar:
             GroupController,
             ServiceController,
             InstrumentController,
+            PageController,
+            static_files_router(),
             CampaignController,
             AnonymousController,
         ],
@@ -92,6 +96,7 @@ def create_app(settings: Settings) -> Litestar:
         before_request=require_media_type,
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
         lifespan=[pool_lifespan(settings)],
         state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}}),
         request_max_body_size=settings.max_body_bytes,

@@ -72,6 +72,19 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"): everyone(401),
     ("GET", "/anon/campaigns/{campaign_id:uuid}/receipts/{receipt:str}"): everyone(404),
     ("POST", "/api/campaigns/{campaign_id:uuid}/close"): only("manager"),
+    # Pages: a visitor who is not signed in is redirected to the sign-in page (200 after
+    # the redirect); a signed-in account without the role gets the 403 page.
+    ("GET", "/"): everyone(200),
+    ("GET", "/login"): everyone(200),
+    ("POST", "/login"): everyone(400),  # no form fields: the form comes back with a message
+    ("GET", "/privacy"): everyone(200),
+    ("GET", "/receipts"): everyone(200),
+    ("GET", "/static/{file_path:path}"): everyone(200),
+    ("GET", "/surveys"): {**only("member"), ANON: 200},
+    ("GET", "/surveys/{campaign_id:uuid}"): {**only("member"), ANON: 200},
+    ("GET", "/waves"): {**only("manager", "owner", "admin"), ANON: 200},
+    ("GET", "/waves/{campaign_id:uuid}"): {**only("manager", "owner", "admin"), ANON: 200},
+    ("POST", "/logout"): everyone(200),  # signs out, then the sign-in page
     ("POST", "/api/auth/logout"): everyone(204),
 }
 
@@ -139,6 +152,7 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
         ),
     }
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
+    url = url.replace("{file_path:path}", "css/candor.css")
     draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")
     url = url.replace("{campaign_id:uuid}", ids["draft"] if (method, path) in draft_routes else ids["wave"])
     url = url.replace("{account_id:uuid}", ids["member"]).replace("{service_id:uuid}", ids["service"])
