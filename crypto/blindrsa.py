@@ -443,8 +443,12 @@ def verify(public_key: rsa.RSAPublicKey, prepared_msg: bytes, sig: bytes, varian
     VerificationError
         The signature is invalid (including a wrong length).
     """
-    n, _ = _public_numbers(public_key)
-    if len(sig) != _modulus_len(n):
+    # key_size, not public_numbers(): verifying is the hot path of every redemption.
+    if public_key.key_size < MIN_MODULUS_BITS:
+        raise KeySizeError(
+            f"RSA modulus has {public_key.key_size} bits; at least {MIN_MODULUS_BITS} are required"
+        )
+    if len(sig) != (public_key.key_size + 7) // 8:
         raise VerificationError("invalid signature: wrong length")
     try:
         public_key.verify(bytes(sig), bytes(prepared_msg), _pss(variant), hashes.SHA384())

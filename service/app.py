@@ -98,7 +98,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         lifespan=[pool_lifespan(settings)],
-        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}}),
+        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}, "redemption_keys": {}}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Candor",

@@ -15,7 +15,7 @@ from service.routes.instruments import sync_builtin_instruments
 from service.settings import Settings
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb",
         schema="pg_catalog",
@@ -30,7 +30,7 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         settings.database_url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
-        init=_init_connection,
+        init=init_connection,
         # No prepared-statement cache surprises behind a transaction pooler.
         server_settings={"application_name": "candor", "timezone": "UTC"},
     )

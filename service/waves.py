@@ -7,17 +7,26 @@ import asyncio
 import base64
 import hashlib
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from crypto.blindrsa import SigningKey
-from crypto.keys import decrypt_private_key, encrypt_private_key, generate_issuer_key, spki_from_public_key, token_key_id
+from crypto.keys import (
+    decrypt_private_key,
+    encrypt_private_key,
+    generate_issuer_key,
+    public_key_from_spki,
+    spki_from_public_key,
+    token_key_id,
+)
 from crypto.tokens import TOKEN_TYPE_BLIND_RSA, TokenChallenge
 from instruments import Instrument
+from instruments.packing import PackedAnswers
 from service.queries import instruments as instruments_q
+from service.queries import campaigns as campaigns_q
 from service.queries.campaigns import Campaign, CampaignKeys
 
 
@@ -92,27 +101,69 @@ class SigningKeys:
         return found
 
 
-def accepting(keys: CampaignKeys, today: date) -> str | None:
+def accepting(status: str, opens_on: date, closes_on: date, today: date) -> str | None:
     """Why a wave does not accept tokens or answers today, or None when it does."""
-    if keys.status != "open":
+    if status != "open":
         return "This survey wave is closed"
-    if today < keys.opens_on:
-        return f"This survey wave opens on {keys.opens_on.isoformat()}"
-    if today > keys.closes_on:
-        return f"This survey wave closed on {keys.closes_on.isoformat()}"
+    if today < opens_on:
+        return f"This survey wave opens on {opens_on.isoformat()}"
+    if today > closes_on:
+        return f"This survey wave closed on {closes_on.isoformat()}"
     return None
 
 
-def receipt_for(campaign_id: UUID, response_id: UUID, submitted_on: date, answers: dict[str, Any]) -> str:
-    """A hash of exactly what was stored, which the respondent keeps to check later."""
+def today() -> date:
+    """The day in UTC, as the database stores it (its sessions run in UTC)."""
+    return datetime.now(UTC).date()
+
+
+def receipt_for(campaign_id: UUID, response_id: UUID, submitted_on: date, packed: PackedAnswers) -> str:
+    """A hash of exactly what was stored (the row's values), which the respondent keeps
+    to check later against what the server shows for it."""
     return canonical_hash(
         {
             "campaign_id": str(campaign_id),
             "response_id": str(response_id),
             "submitted_on": submitted_on.isoformat(),
-            "answers": answers,
+            "item_values": packed.item_values,
+            "importance": packed.importance,
+            "satisfaction": packed.satisfaction,
+            "comments": packed.comments,
         }
     )
+
+
+class RedemptionKeys(msgspec.Struct, frozen=True):
+    """What verifying a token needs; none of it changes once a wave is open."""
+
+    public_key: Any
+    token_key: bytes
+    token_key_id: bytes
+    challenge: bytes
+    instrument: Instrument
+    opens_on: date
+    closes_on: date
+
+
+async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionKeys | None:
+    """The wave's published key material, decoded once per process (a wave's status is
+    not part of it: that is read from the database on every submission)."""
+    cache: dict[UUID, RedemptionKeys] = state.redemption_keys
+    found = cache.get(campaign_id)
+    if found is None:
+        keys = await campaigns_q.select_keys(db, campaign_id=campaign_id)
+        if keys is None:
+            return None
+        found = cache[campaign_id] = RedemptionKeys(
+            public_key=public_key_from_spki(keys.token_key),
+            token_key=keys.token_key,
+            token_key_id=keys.token_key_id,
+            challenge=keys.challenge,
+            instrument=await instrument_by_hash(state, db, keys.instrument_hash),
+            opens_on=keys.opens_on,
+            closes_on=keys.closes_on,
+        )
+    return found
 
 
 async def instrument_by_hash(state: Any, db: Any, digest: str) -> Instrument:

@@ -255,34 +255,41 @@ async def count_progress(conn: asyncpg.Connection, *, campaign_id: UUID) -> tupl
 # Anonymous side -------------------------------------------------------------------------
 
 
-async def spend_token(conn: asyncpg.Connection, *, campaign_id: UUID, nonce: bytes) -> bool:
-    """Spend a nonce; False when it was already spent. The primary key decides races."""
-    status = await conn.execute(
-        "insert into spent_tokens (campaign_id, nonce) values ($1, $2) on conflict do nothing",
-        campaign_id, nonce,
-    )
-    return status == "INSERT 0 1"
-
-
-async def insert_response(
+async def store_response(
     conn: asyncpg.Connection,
     *,
-    response_id: UUID,
     campaign_id: UUID,
+    nonce: bytes,
+    response_id: UUID,
     submitted_on: date,
     receipt: str,
     item_values: list[int | None],
     importance: list[int] | None,
     satisfaction: list[int | None] | None,
     comments: dict[str, str],
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Spend the nonce and store the response in one statement, only while the wave is
+    open. False when nothing was stored: the nonce was spent already (the primary key
+    decides concurrent redemptions) or the wave is not open."""
+    stored = await conn.fetchval(
         """
+        with spent as (
+            insert into spent_tokens (campaign_id, nonce)
+            select id, $2 from campaigns where id = $1 and status = 'open'
+            on conflict do nothing
+            returning campaign_id
+        )
         insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments)
-        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        select $3, campaign_id, $4, $5, $6, $7, $8, $9 from spent
+        returning true
         """,
-        response_id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments,
+        campaign_id, nonce, response_id, submitted_on, receipt, item_values, importance, satisfaction, comments,
     )
+    return bool(stored)
+
+
+async def select_status(conn: asyncpg.Connection, *, campaign_id: UUID) -> str | None:
+    return await conn.fetchval("select status from campaigns where id = $1", campaign_id)
 
 
 class StoredResponse(msgspec.Struct, frozen=True):

@@ -26,8 +26,7 @@ from instruments import validate_answers
 from instruments.packing import PackedAnswers, pack_answers, unpack_answers
 from service.errors import Problem, problem_spec
 from service.queries import campaigns as q
-from service.queries.campaigns import CampaignKeys
-from service.waves import accepting, instrument_by_hash, receipt_for
+from service.waves import RedemptionKeys, accepting, receipt_for, redemption_keys, today
 
 Receipt = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$")]
 
@@ -46,15 +45,15 @@ class StoredAnswers(msgspec.Struct, frozen=True):
     verified: bool
 
 
-def _unauthorized(keys: CampaignKeys, detail: str) -> Problem:
+def _unauthorized(keys: RedemptionKeys, detail: str) -> Problem:
     return Problem(
         401, "token-invalid", detail,
         headers={"WWW-Authenticate": format_www_authenticate(keys.challenge, keys.token_key)},
     )
 
 
-async def _keys(db: asyncpg.Connection, campaign_id: UUID) -> CampaignKeys:
-    keys = await q.select_keys(db, campaign_id=campaign_id)
+async def _keys(request: Request, db: asyncpg.Connection, campaign_id: UUID) -> RedemptionKeys:
+    keys = await redemption_keys(request.app.state, db, campaign_id)
     if keys is None:
         raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
     return keys
@@ -76,49 +75,54 @@ class AnonymousController(Controller):
         },
     )
     async def submit(
-        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
-        data: JSONBody[dict[str, Any]],
+        self, request: Request, campaign_id: FromPath[UUID], data: JSONBody[dict[str, Any]]
     ) -> SubmissionReceipt:
-        keys = await _keys(db, campaign_id)
+        # The busiest endpoint holds its connection only for the one statement that spends
+        # the token and stores the answers (its own transaction), not for the CPU work.
+        pool = request.app.state.pool
+        keys = await redemption_keys(request.app.state, pool, campaign_id)
+        if keys is None:
+            raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
         header = request.headers.get("authorization")
         if not header:
             raise _unauthorized(keys, "Send the wave's Privacy Pass token: Authorization: PrivateToken token=…")
         try:
-            token = verify_token(parse_authorization(header), keys.token_key, keys.challenge, key_id=keys.token_key_id)
+            token = verify_token(parse_authorization(header), keys.public_key, keys.challenge, key_id=keys.token_key_id)
         except TokenError as exc:
             raise _unauthorized(keys, f"The token is not valid for this wave: {exc}") from None
-        today = date.today()
-        if reason := accepting(keys, today):
+        day = today()
+        if reason := accepting("open", keys.opens_on, keys.closes_on, day):
             raise Problem(409, "campaign-closed", reason)
-        instrument = await instrument_by_hash(request.app.state, db, keys.instrument_hash)
-        if errors := validate_answers(instrument, data):
+        if errors := validate_answers(keys.instrument, data):
             raise Problem(422, "validation", f"{len(errors)} answer(s) need attention; your token was not used",
                           errors=errors)
-        if not await q.spend_token(db, campaign_id=campaign_id, nonce=token.nonce):
-            raise Problem(409, "token-spent", "This token has already been used: this wave has your answers")
-        packed = pack_answers(instrument, data)
+        packed = pack_answers(keys.instrument, data)
         response_id = uuid.uuid4()
-        receipt = receipt_for(campaign_id, response_id, today, unpack_answers(instrument, packed))
-        await q.insert_response(
-            db, response_id=response_id, campaign_id=campaign_id, submitted_on=today, receipt=receipt,
-            item_values=packed.item_values, importance=packed.importance, satisfaction=packed.satisfaction,
-            comments=packed.comments,
-        )
-        return SubmissionReceipt(receipt=receipt, response_id=response_id, submitted_on=today)
+        receipt = receipt_for(campaign_id, response_id, day, packed)
+        async with pool.acquire() as db:
+            stored = await q.store_response(
+                db, campaign_id=campaign_id, nonce=token.nonce, response_id=response_id, submitted_on=day,
+                receipt=receipt, item_values=packed.item_values, importance=packed.importance,
+                satisfaction=packed.satisfaction, comments=packed.comments,
+            )
+            status = None if stored else await q.select_status(db, campaign_id=campaign_id)
+        if not stored:
+            if status != "open":
+                raise Problem(409, "campaign-closed", "This survey wave is closed")
+            raise Problem(409, "token-spent", "This token has already been used: this wave has your answers")
+        return SubmissionReceipt(receipt=receipt, response_id=response_id, submitted_on=day)
 
     @get("/{campaign_id:uuid}/receipts/{receipt:str}", operation_id="checkReceipt",
          responses={404: problem_spec("No response with this receipt in this wave")})
     async def check_receipt(
         self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID], receipt: Receipt
     ) -> StoredAnswers:
-        keys = await _keys(db, campaign_id)
+        keys = await _keys(request, db, campaign_id)
         stored = await q.select_response_by_receipt(db, campaign_id=campaign_id, receipt=receipt)
         if stored is None:
             raise Problem(404, "not-found", "No response with this receipt in this wave")
-        instrument = await instrument_by_hash(request.app.state, db, keys.instrument_hash)
-        answers = unpack_answers(
-            instrument, PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments)
-        )
-        recomputed = receipt_for(campaign_id, stored.id, stored.submitted_on, answers)
+        packed = PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments)
+        answers = unpack_answers(keys.instrument, packed)
+        recomputed = receipt_for(campaign_id, stored.id, stored.submitted_on, packed)
         return StoredAnswers(receipt=stored.receipt, response_id=stored.id, submitted_on=stored.submitted_on,
                              answers=answers, verified=recomputed == stored.receipt)

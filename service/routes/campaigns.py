@@ -29,7 +29,7 @@ from service.queries import instruments as instruments_q
 from service.queries import services as services_q
 from service.queries.accounts import Account
 from service.queries.campaigns import Campaign
-from service.waves import accepting, b64url, build_manifest, canonical_hash, generate_wave_keys
+from service.waves import accepting, b64url, build_manifest, canonical_hash, generate_wave_keys, today
 
 TOKEN_REQUEST = "application/private-token-request"
 TOKEN_RESPONSE = "application/private-token-response"
@@ -252,7 +252,7 @@ class CampaignController(Controller):
             if keys is not None or await q.select_campaign(db, campaign_id=campaign_id) is not None:
                 raise Problem(403, "forbidden", "You are not in this wave's audience")
             raise Problem(404, "not-found", f"No survey wave {campaign_id}")
-        if reason := accepting(keys, date.today()):
+        if reason := accepting(keys.status, keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
         try:
             token_request = TokenRequest.decode(await request.body())
