@@ -18,12 +18,13 @@ from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
 from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
-from service.routes.campaigns import CampaignController
+from service.routes.campaigns import CampaignController, ReportController
 from service.routes.groups import GroupController
 from service.routes.health import HealthController
 from service.routes.instruments import InstrumentController
 from service.routes.pages import PageController
 from service.routes.services import ServiceController
+from service.reports import ReportCache
 from service.settings import Settings
 from service.waves import SigningKeys
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
             PageController,
             static_files_router(),
             CampaignController,
+            ReportController,
             AnonymousController,
         ],
         dependencies={"db": Provide(provide_db)},
@@ -98,7 +100,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         lifespan=[pool_lifespan(settings)],
-        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}, "redemption_keys": {}}),
+        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}, "redemption_keys": {}, "reports": ReportCache()}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Candor",

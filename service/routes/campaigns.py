@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -29,7 +29,16 @@ from service.queries import instruments as instruments_q
 from service.queries import services as services_q
 from service.queries.accounts import Account
 from service.queries.campaigns import Campaign
-from service.waves import accepting, b64url, build_manifest, canonical_hash, generate_wave_keys, today
+from service.reports import CHARTS, wave_report
+from service.waves import (
+    accepting,
+    b64url,
+    build_manifest,
+    canonical_hash,
+    generate_wave_keys,
+    instrument_by_hash,
+    today,
+)
 
 TOKEN_REQUEST = "application/private-token-request"
 TOKEN_RESPONSE = "application/private-token-response"
@@ -279,6 +288,39 @@ class CampaignController(Controller):
         k = campaign.k_scores
         return Progress(tokens_issued=issued if issued >= k else None, responses=responses if responses >= k else None,
                         k=k)
+
+
+class ReportController(Controller):
+    """Results of a wave: the gap report (JSON) and its charts (SVG), suppressed below k."""
+
+    path = "/api/campaigns/{campaign_id:uuid}"
+    tags = ["reports"]
+    guards = [requires_login]
+
+    @get("/report", operation_id="getCampaignReport", responses={**_ERRORS, **_NOT_FOUND})
+    async def report(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> dict[str, Any]:
+        campaign = await _require_reader(db, request, campaign_id)
+        return await _report(state, db, campaign)
+
+    @get("/charts/{chart:str}", operation_id="getCampaignChart", media_type="image/svg+xml",
+         responses={**_ERRORS, **_NOT_FOUND})
+    async def chart(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        chart: FromPath[str],
+    ) -> Response[str]:
+        campaign = await _require_reader(db, request, campaign_id)
+        if chart not in CHARTS:
+            raise Problem(404, "not-found", f"No chart {chart!r}; there are {', '.join(CHARTS)}")
+        svg = CHARTS[chart](await _report(state, db, campaign))
+        return Response(svg, media_type="image/svg+xml")
+
+
+async def _report(state: State, db: asyncpg.Connection, campaign: Campaign) -> dict[str, Any]:
+    instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
+    return await wave_report(state, db, campaign_id=campaign.id, instrument=instrument,
+                             k_scores=campaign.k_scores, k_comments=campaign.k_comments)
 
 
 async def _require_reader(db: asyncpg.Connection, request: Request, campaign_id: UUID) -> Campaign:

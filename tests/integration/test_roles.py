@@ -68,6 +68,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/campaigns/{campaign_id:uuid}/token-key"): everyone(200),
     ("POST", "/api/campaigns/{campaign_id:uuid}/token-requests"): {**only("member"), "manager": 403},
     ("GET", "/api/campaigns/{campaign_id:uuid}/progress"): {**VISIBLE, "member": 403},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/report"): {**VISIBLE, "member": 403},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/charts/{chart:str}"): {**VISIBLE, "member": 403},
     # Anonymous endpoints know no roles: without a token every caller gets the challenge.
     ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"): everyone(401),
     ("GET", "/anon/campaigns/{campaign_id:uuid}/receipts/{receipt:str}"): everyone(404),
@@ -152,6 +154,7 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
         ),
     }
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
+    url = url.replace("{chart:str}", "dimension-gaps")
     url = url.replace("{file_path:path}", "css/candor.css")
     draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")
     url = url.replace("{campaign_id:uuid}", ids["draft"] if (method, path) in draft_routes else ids["wave"])

@@ -1,0 +1,113 @@
+"""A wave's gap report: stored responses → answer matrices → analysis, off the event loop.
+
+Responses are stored as arrays in the instrument's order (see instruments.packing), so
+the matrices come from one query; every null is a "not applicable" (every item must be
+answered). Reports of a closed wave never change and are cached per process; an open
+wave's report is cached per response count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+
+from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
+from analysis.matrices import AnswerMatrices
+from analysis.report import build_report
+from instruments import Instrument
+
+CHARTS = {
+    "dimension-gaps": dimension_gap_chart,
+    "item-gaps": item_gap_chart,
+    "importance-performance": importance_performance_chart,
+}
+
+
+def _float_matrix(rows: list, width: int) -> np.ndarray:
+    """Rows of int-or-None lists as a float matrix with NaN for None."""
+    if not rows:
+        return np.empty((0, width))
+    return np.array(rows, dtype=float).reshape(len(rows), width)
+
+
+def matrices_from_rows(instrument: Instrument, item_values: list, importance: list | None) -> AnswerMatrices:
+    columns = instrument.columns
+    n_items = len(instrument.items)
+    values = _float_matrix(item_values, n_items * len(columns)).reshape(-1, n_items, len(columns))
+    scores = {c: np.ascontiguousarray(values[:, :, j]) for j, c in enumerate(columns)}
+    imp = None
+    if instrument.importance is not None:
+        width = len(instrument.dimensions) if instrument.importance.kind == "allocation" else n_items
+        imp = _float_matrix(importance or [], width)
+    return AnswerMatrices(
+        instrument_id=instrument.id,
+        item_keys=tuple(i.key for i in instrument.items),
+        item_dimensions=tuple(i.dimension for i in instrument.items),
+        dimension_keys=tuple(d.key for d in instrument.dimensions),
+        scores=scores,
+        not_applicable={c: np.isnan(s) for c, s in scores.items()},
+        importance_kind=instrument.importance.kind if instrument.importance else None,
+        importance=imp,
+        importance_total=instrument.importance.total if instrument.importance else None,
+    )
+
+
+async def fetch_matrices(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> AnswerMatrices:
+    rows = await db.fetch("select item_values, importance from responses where campaign_id = $1", campaign_id)
+    item_values = [r["item_values"] for r in rows]
+    importance = [r["importance"] for r in rows] if instrument.importance is not None else None
+    return await asyncio.to_thread(matrices_from_rows, instrument, item_values, importance)
+
+
+async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int) -> dict[str, Any]:
+    """Free-text answers, only when the wave has at least ``k_comments`` responses, in a
+    random order (the stored order must not hint at who wrote what)."""
+    if n < k_comments:
+        return {"suppressed": True, "reason": f"fewer than k={k_comments} responses"}
+    rows = await db.fetch(
+        "select key, value from responses, jsonb_each_text(comments) where campaign_id = $1", campaign_id
+    )
+    by_prompt: dict[str, list[str]] = {}
+    for row in rows:
+        by_prompt.setdefault(row["key"], []).append(row["value"])
+    for texts in by_prompt.values():
+        random.shuffle(texts)
+    return {"by_prompt": by_prompt}
+
+
+class ReportCache:
+    """Reports by (wave, response count): a closed wave's never changes, an open wave's
+    changes only when a response arrives."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._reports: dict[tuple[UUID, int], dict[str, Any]] = {}
+
+    def get(self, campaign_id: UUID, n: int) -> dict[str, Any] | None:
+        return self._reports.get((campaign_id, n))
+
+    def put(self, campaign_id: UUID, n: int, report: dict[str, Any]) -> None:
+        for key in [key for key in self._reports if key[0] == campaign_id]:
+            del self._reports[key]
+        if len(self._reports) >= self._size:
+            del self._reports[next(iter(self._reports))]
+        self._reports[(campaign_id, n)] = report
+
+
+async def wave_report(
+    state: Any, db: asyncpg.Connection, *, campaign_id: UUID, instrument: Instrument, k_scores: int, k_comments: int
+) -> dict[str, Any]:
+    n = await db.fetchval("select count(*) from responses where campaign_id = $1", campaign_id)
+    cache: ReportCache = state.reports
+    if (cached := cache.get(campaign_id, n)) is not None:
+        return cached
+    matrices = await fetch_matrices(db, instrument, campaign_id)
+    report = await asyncio.to_thread(build_report, instrument, matrices, k_scores=k_scores)
+    report["comments"] = await fetch_comments(db, campaign_id, n=matrices.n, k_comments=k_comments)
+    cache.put(campaign_id, matrices.n, report)
+    return report
