@@ -51,11 +51,13 @@ async def _migrate(settings: Settings) -> list[int]:
 
 
 async def _seed(settings: Settings) -> bool:
+    from service.db import init_connection
     from service.demo import seed_demo
 
     conn = await asyncpg.connect(settings.database_url)
     try:
-        return await seed_demo(conn)
+        await init_connection(conn)
+        return await seed_demo(conn, settings)
     finally:
         await conn.close()
 

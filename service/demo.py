@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import date, timedelta
+from uuid import UUID, uuid4
+
 import asyncpg
+import numpy as np
+
+from instruments import instrument_hash, load_builtin
+from instruments.packing import pack_answers
 
 from service.passwords import hash_password
 from service.queries import accounts as accounts_q
 from service.queries import groups as groups_q
+from service.queries import campaigns as campaigns_q
 from service.queries import services as services_q
+from service.settings import Settings
+from service.waves import build_manifest, canonical_hash, generate_wave_keys, receipt_for
 
 DEMO_PASSWORD = "candor-demo-password"
 DEMO_DOMAIN = "candor.example"
+DEMO_RESPONSES = 320
 
 # (email local part, display name, roles)
 DEMO_ACCOUNTS = [
@@ -23,7 +35,7 @@ DEMO_ACCOUNTS = [
 ]
 
 
-async def seed_demo(conn: asyncpg.Connection) -> bool:
+async def seed_demo(conn: asyncpg.Connection, settings: Settings) -> bool:
     """Seed once, into an empty database only; return whether anything was seeded."""
     async with conn.transaction():
         if await conn.fetchval("select exists (select 1 from demo_seed)"):
@@ -58,9 +70,110 @@ async def seed_demo(conn: asyncpg.Connection) -> bool:
         )
         for service_id in (desk, mail):
             await services_q.replace_owners(conn, service_id=service_id, account_ids=[ids["owner"]])
+        await _seed_waves(conn, settings, manager=ids["manager"], audience=everyone, desk=desk, mail=mail)
         await conn.execute("insert into demo_seed default values")
         return True
 
 
 def demo_credentials() -> list[tuple[str, str, str]]:
     return [(f"{local}@{DEMO_DOMAIN}", DEMO_PASSWORD, ", ".join(roles)) for local, _, roles in DEMO_ACCOUNTS[:5]]
+
+
+# Dimension gaps (P − E) the synthetic wave is drawn around: reliability and
+# responsiveness lag most, as they typically do for service desks.
+_DEMO_GAPS = {"tangibles": -0.3, "reliability": -1.5, "responsiveness": -1.1, "assurance": -0.4, "empathy": -0.7}
+_DEMO_WEIGHTS = {"tangibles": 10, "reliability": 32, "responsiveness": 22, "assurance": 19, "empathy": 17}
+_DEMO_COMMENTS = [
+    "Tickets sit for days before anyone looks at them.",
+    "The walk-in desk people are always kind.",
+    "Please tell us when a fix will land instead of closing the ticket.",
+    "Password resets take far too long.",
+    "Great help with my new laptop.",
+    "Phone queue is long in the mornings.",
+    "I never know who is handling my request.",
+    "Knowledgeable staff, but hard to reach after 4pm.",
+    "Updates by email would be welcome.",
+    "The self-service portal is confusing.",
+    "Quick and friendly when I finally get through.",
+    "Printer problems come back every week.",
+]
+
+
+def synthetic_answers(instrument, count: int, seed: int = 2026) -> list[dict]:
+    """``count`` plausible SERVQUAL answer sets (a fixed seed, so every demo looks alike)."""
+    rng = np.random.default_rng(seed)
+    points = instrument.scale.points
+    out = []
+    for r in range(count):
+        # Each person has an expectation level and an experience of each dimension,
+        # so items of one dimension agree with each other (as real answers do).
+        strictness = rng.normal(0, 0.6)
+        experience = {d: rng.normal(0, 0.9) for d in _DEMO_GAPS}
+        items = {}
+        for item in instrument.items:
+            e = int(np.clip(round(rng.normal(6.0 + strictness, 0.5)), 1, points))
+            p = int(np.clip(round(6.0 + _DEMO_GAPS[item.dimension] + experience[item.dimension]
+                                  + rng.normal(0, 0.6)), 1, points))
+            items[item.key] = {"expectation": e, "perception": p}
+        raw = rng.dirichlet([w / 2 for w in _DEMO_WEIGHTS.values()]) * 100
+        alloc = np.floor(raw).astype(int)
+        alloc[np.argmax(raw - alloc)] += 100 - alloc.sum()
+        answers = {"items": items, "importance": dict(zip(_DEMO_WEIGHTS, (int(a) for a in alloc), strict=True))}
+        if r % 20 == 0:
+            answers["comments"] = {"general": _DEMO_COMMENTS[(r // 20) % len(_DEMO_COMMENTS)]}
+        out.append(answers)
+    return out
+
+
+async def _open_wave(conn, settings: Settings, **fields) -> UUID:
+    campaign_id = await campaigns_q.insert_campaign(conn, **fields)
+    size = await campaigns_q.snapshot_audience(conn, campaign_id=campaign_id)
+    keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
+    campaign = await campaigns_q.select_campaign(conn, campaign_id=campaign_id)
+    manifest = build_manifest(campaign, keys, size)
+    await campaigns_q.open_campaign(
+        conn, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
+        token_key=keys.token_key, token_key_id=keys.token_key_id, challenge=keys.challenge,
+        private_key=keys.private_key, audience_size=size,
+    )
+    return campaign_id
+
+
+async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID, desk: UUID, mail: UUID) -> None:
+    """A closed SERVQUAL wave with a few hundred synthetic responses (so the first report
+    is not empty), and an open pulse wave the demo members can answer."""
+    from service.routes.instruments import sync_builtin_instruments
+
+    await sync_builtin_instruments(conn)
+    servqual = load_builtin("servqual")
+    today = date.today()
+    closed = await _open_wave(
+        conn, settings,
+        title="Service Desk survey (demo data)",
+        description="Synthetic responses generated for the demo organisation; no real person answered.",
+        service_id=desk, instrument_hash=instrument_hash(servqual), audience_group_id=audience,
+        opens_on=today - timedelta(days=60), closes_on=today - timedelta(days=30),
+        k_scores=5, k_comments=10, created_by=manager,
+    )
+    rows = []
+    for answers in synthetic_answers(servqual, DEMO_RESPONSES):
+        packed = pack_answers(servqual, answers)
+        response_id = uuid4()
+        submitted_on = today - timedelta(days=45)
+        rows.append((response_id, closed, submitted_on, receipt_for(closed, response_id, submitted_on, packed),
+                     packed.item_values, packed.importance, packed.satisfaction, packed.comments))
+    await conn.executemany(
+        """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction,
+                                  comments) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        rows,
+    )
+    await conn.executemany("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
+                           [(closed, secrets.token_bytes(32)) for _ in rows])
+    await campaigns_q.close_campaign(conn, campaign_id=closed)
+    await _open_wave(
+        conn, settings,
+        title="Email and Calendar pulse",
+        description="Five quick questions about mail and calendars.",
+        service_id=mail, instrument_hash=instrument_hash(load_builtin("pulse")), audience_group_id=audience,
+        opens_on=today, closes_on=today + timedelta(days=30), k_scores=5, k_comments=10, created_by=manager,
+    )
