@@ -6,7 +6,7 @@ Run with ``python bench/submit.py``. In one run, on one embedded PostgreSQL:
   ``POST /anon/campaigns/{id}/responses`` with pre-issued Privacy Pass tokens — token
   parsing and RSA verification, answer validation, receipt, nonce spent and response
   stored in one transaction;
-* baseline: ``bench/baseline_submit_app.py``, a minimal Litestar + asyncpg endpoint in
+* baseline: ``bench/baseline/submit_app.py``, a minimal Litestar + asyncpg endpoint in
   its own process that inserts the same two rows with no token or validation work.
 
 Both are driven by the same small keep-alive HTTP/1.1 load generator over 127.0.0.1
@@ -212,7 +212,7 @@ async def main() -> int:
            "CANDOR_DATA_DIR": str(root), "BENCH_INSTRUMENT": INSTRUMENT}
     candor_port, base_port = free_port(), free_port()
     candor = start([sys.executable, "-m", "service.cli", "serve", "--port", str(candor_port)], env)
-    baseline = start([sys.executable, "-m", "uvicorn", "bench.baseline_submit_app:app", "--port", str(base_port),
+    baseline = start([sys.executable, "-m", "uvicorn", "bench.baseline.submit_app:app", "--port", str(base_port),
                       "--no-access-log", "--log-level", "warning"], env)
     results: dict[str, list] = {"candor": [], "baseline": []}
     try:

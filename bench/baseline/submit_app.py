@@ -2,7 +2,7 @@
 the same rows as Candor's anonymous submission (a spent-token row and a response row
 with the answers as arrays), with no token, validation or receipt work.
 
-Served by ``uvicorn bench.baseline_submit_app:app`` with ``DATABASE_URL`` set.
+Served by ``uvicorn bench.baseline.submit_app:app`` with ``DATABASE_URL`` set.
 """
 
 from __future__ import annotations
