@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+APT    := $(shell [ "$$(id -u)" = 0 ] && echo env DEBIAN_FRONTEND=noninteractive apt-get || echo sudo env DEBIAN_FRONTEND=noninteractive apt-get)
 
 .PHONY: run test bench clean-db help node-available chromium-available
 
