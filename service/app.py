@@ -77,6 +77,20 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def app_state(settings: Settings) -> State:
+    """Per-process state: settings and caches of things that never change once written
+    (instrument versions, opened waves' keys, reports by response count)."""
+    return State(
+        {
+            "settings": settings,
+            "signing_keys": SigningKeys(settings.key_encryption_key),
+            "instruments": {},
+            "redemption_keys": {},
+            "reports": ReportCache(),
+        }
+    )
+
+
 def create_app(settings: Settings) -> Litestar:
     settings.require_runtime_secrets()
     return Litestar(
@@ -100,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         lifespan=[pool_lifespan(settings)],
-        state=State({"settings": settings, "signing_keys": SigningKeys(settings.key_encryption_key), "instruments": {}, "redemption_keys": {}, "reports": ReportCache()}),
+        state=app_state(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Candor",
