@@ -17,6 +17,12 @@ from analysis.matrices import AnswerMatrices
 from analysis.ranking import PRIORITY_FORMULA, Cell, rank_candidates
 from analysis.stats import (
     AlphaResult,
+    WilcoxonResult,
+    _column_summaries,
+    _difference_summaries,
+    _moments_from_counts,
+    _paired_from_table,
+    _wilcoxon_from_counts,
     ColumnSummary,
     DifferenceSummary,
     adjust_pvalues,
@@ -258,6 +264,180 @@ def _dimension_alphas(sc: _Scores, xp: _CrossProducts, complete: np.ndarray,
     return out
 
 
+# ----------------------------------------------------------------------------- fast path
+
+#: Largest scale for the integer-code path (pair codes must fit a byte).
+_FAST_MAX_POINTS = 11
+#: Largest per-dimension joint table (sum E, sum P, items answered) the fast path builds.
+_FAST_MAX_BINS = 1 << 23
+
+
+def _codes(raw: np.ndarray, points: int):
+    """Item-major byte codes of one answer matrix: ``(k, n)`` uint8, the answer or 0 for NaN.
+
+    Returns ``(codes, n_nan)``, or ``None`` when any non-NaN value is not an integer
+    ``1..points`` (the general path then handles -- and rejects -- it as before). Exact:
+    NaN cells are exactly the 0 codes and every other cell equals its code.
+    """
+    if not isinstance(raw, np.ndarray) or raw.dtype != np.float64 or raw.ndim != 2:
+        return None
+    n, k = raw.shape
+    t = np.empty((k, n), np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.fmax(raw, 0.0, out=t.T, casting="unsafe")  # NaN -> 0
+    size = n * k
+    n_nan = int(np.count_nonzero(np.isnan(raw)))
+    if size and (size - int(np.count_nonzero(t)) != n_nan or int(t.max()) > points
+                 or int(np.count_nonzero(raw == t.T)) != size - n_nan):
+        return None
+    return t, n_nan
+
+
+class _Fast:
+    """Expectation-perception statistics from small-integer answer codes.
+
+    Answers are integers 1..points, so every item statistic follows from each item's
+    joint (E, P) frequency table, every dimension statistic from each dimension's joint
+    table of (sum of E, sum of P, items answered) per respondent, and every alpha from
+    exact integer cross-products: one counting pass over bytes instead of repeated
+    float passes (NaN filling, masking, copies) over the full matrices.
+    """
+
+    @classmethod
+    def build(cls, instrument: Instrument, m: AnswerMatrices, groups: list[list[int]],
+              min_fraction: float):
+        points = instrument.scale.points
+        if instrument.format != "expectation-perception" or points > _FAST_MAX_POINTS:
+            return None
+        ce = _codes(m.scores["expectation"], points)
+        if ce is None:
+            return None
+        cp = _codes(m.scores["perception"], points)
+        if cp is None or ce[0].shape != cp[0].shape:
+            return None
+        for cols in groups:
+            r = points * len(cols) + 1
+            if r * r * (len(cols) + 1) > _FAST_MAX_BINS:
+                return None
+        return cls(points, ce, cp, groups, min_fraction)
+
+    def __init__(self, points, ce, cp, groups, min_fraction):
+        te, self.nan_e = ce
+        tp, self.nan_p = cp
+        self.points = points
+        k, n = te.shape
+        self.n = n
+        used = (te > 0) & (tp > 0)
+        u8 = used.view(np.uint8)
+        te = te * u8  # answers of items whose pair is complete, else 0
+        tp = tp * u8
+        self.te, self.tp, self.u8 = te, tp, u8
+        # ---- item joint tables: two items per bincount (code < 144**2)
+        w = points + 1
+        pc = te * np.uint8(w)
+        pc += tp  # pair code u * w + v, 0 = pair not answered
+        hist = np.empty((k, w * w), dtype=np.int64)
+        ww = w * w
+        for j in range(0, k - 1, 2):
+            code = pc[j].astype(np.intp) * ww
+            code += pc[j + 1]
+            h = np.bincount(code, minlength=ww * ww).reshape(ww, ww)
+            hist[j] = h.sum(axis=1)
+            hist[j + 1] = h.sum(axis=0)
+        if k % 2:
+            hist[k - 1] = np.bincount(pc[k - 1], minlength=ww)
+        self.table = hist.reshape(k, w, w)[:, 1:, 1:].astype(float)
+        self.used_n = self.table.sum(axis=(1, 2)).astype(np.int64)
+        # ---- dimensions: joint table of (sum E, sum P, items answered) per respondent
+        self.dims = []
+        for cols in groups:
+            md = len(cols)
+            need = max(math.ceil(min_fraction * md - 1e-12), 1)
+            cnt = u8[cols].sum(axis=0, dtype=np.int32)
+            se_ = te[cols].sum(axis=0, dtype=np.int32)
+            sp_ = tp[cols].sum(axis=0, dtype=np.int32)
+            r = points * md + 1
+            key = se_ * r
+            key += sp_
+            key *= md + 1
+            key += cnt
+            h3 = np.bincount(key, minlength=r * r * (md + 1)).reshape(r, r, md + 1)
+            a, b, c = np.nonzero(h3)
+            f = h3[a, b, c].astype(float)
+            keep = c >= need
+            self.dims.append((cols, cnt, a[keep], b[keep], c[keep], f[keep]))
+
+    # ---- items
+    def item_scores(self, confidence: float):
+        return _paired_from_table(self.table, self.points, confidence)
+
+    # ---- dimensions
+    def dimension_summaries(self, confidence: float):
+        """ColumnSummary of E and P dimension scores and DifferenceSummary of the gap."""
+        out_e, out_p, gaps = [], [], []
+        for _cols, _cnt, a, b, c, f in self.dims:
+            cf = c.astype(float)
+            out_e.append(_column_summaries(_moments_of_values(a / cf, f, confidence))[0])
+            out_p.append(_column_summaries(_moments_of_values(b / cf, f, confidence))[0])
+            g = (b - a) / cf
+            ds = _moments_of_values(g, f, confidence)
+            gaps.append(_difference_summaries(ds, [_wilcoxon_of_values(g, f)])[0])
+        return {"expectation": tuple(out_e), "perception": tuple(out_p)}, tuple(gaps)
+
+    def dimension_alphas(self, d: int) -> dict[str, AlphaResult]:
+        """Listwise alpha of E, P and the gap for dimension ``d``, from exact integer
+        cross-products of the respondents who answered every item of it."""
+        cols, cnt, *_ = self.dims[d]
+        md = len(cols)
+        complete = cnt == md
+        n = int(np.count_nonzero(complete))
+        exact32 = self.points * self.points * max(self.n, 1) < 2**24
+        z = np.concatenate((self.te[cols], self.tp[cols])).astype(
+            np.float32 if exact32 else np.float64)
+        drop = np.flatnonzero(~complete)
+        if drop.size * 2 > self.n:
+            z = z[:, complete]
+            drop = drop[:0]
+        gram = (z @ z.T).astype(np.float64)
+        sums = z.sum(axis=1, dtype=np.float64)
+        if drop.size:
+            zd = z[:, drop].astype(np.float64)
+            gram -= zd @ zd.T
+            sums -= zd.sum(axis=1)
+        if n < 2:
+            cz = np.zeros_like(gram)
+        else:
+            cz = (gram - np.outer(sums, sums) / n) / (n - 1)
+        cee, cep = cz[:md, :md], cz[:md, md:]
+        cpe, cpp = cz[md:, :md], cz[md:, md:]
+        return {
+            "expectation": alpha_from_covariance(cee, n),
+            "perception": alpha_from_covariance(cpp, n),
+            "gap": alpha_from_covariance(cpp - cpe - cep + cee, n),
+        }
+
+
+def _moments_of_values(v: np.ndarray, f: np.ndarray, confidence: float):
+    """:func:`analysis.stats._moments` of a sample given as values ``v`` with counts ``f``."""
+    vals, inv = np.unique(v, return_inverse=True)
+    counts = np.bincount(inv.ravel(), weights=f, minlength=vals.size)
+    return _moments_from_counts(vals, counts[None, :], confidence)
+
+
+def _wilcoxon_of_values(v: np.ndarray, f: np.ndarray) -> WilcoxonResult:
+    """Wilcoxon signed-rank test of a sample given as values ``v`` with counts ``f``
+    (equal |v| are ties; zeros dropped), as :func:`analysis.stats.wilcoxon_signed_rank`."""
+    nz = v != 0
+    a = np.abs(v[nz])
+    levels, inv = np.unique(a, return_inverse=True)
+    inv = inv.ravel()
+    fz, pos_ = f[nz], v[nz] > 0
+    pos = np.bincount(inv[pos_], weights=fz[pos_], minlength=levels.size)
+    neg = np.bincount(inv[~pos_], weights=fz[~pos_], minlength=levels.size)
+    return _wilcoxon_from_counts(levels, np.rint(pos).astype(np.int64),
+                                 np.rint(neg).astype(np.int64))
+
+
 # ----------------------------------------------------------------------------- builder
 
 
@@ -342,7 +522,8 @@ def build_report(
             "notes": ["the whole report is suppressed: fewer than k respondents"],
         }
 
-    sc = _Scores(instrument, matrices)
+    fast = _Fast.build(instrument, matrices, groups, min_item_fraction)
+    sc = _Scores(instrument, matrices) if fast is None else None
     notes: list[str] = []
     points = instrument.scale.points
 
@@ -350,7 +531,11 @@ def build_report(
     # col_summ[c][j]: ColumnSummary of column c, gap_summ / mss_summ: DifferenceSummary
     col_summ: dict[str, tuple[ColumnSummary, ...]] = {}
     gap_summ = mss_summ = None
-    if sc.format == "expectation-perception":
+    if fast is not None:
+        ps = fast.item_scores(confidence)
+        col_summ = {"expectation": tuple(p.x for p in ps), "perception": tuple(p.y for p in ps)}
+        gap_summ = tuple(p.difference for p in ps)
+    elif sc.format == "expectation-perception":
         ps = paired_scores_from_filled(sc.filled["expectation"], sc.filled["perception"],
                                        points=points, confidence=confidence)
         col_summ = {"expectation": tuple(p.x for p in ps), "perception": tuple(p.y for p in ps)}
@@ -420,12 +605,17 @@ def build_report(
         item_rows.append(row)
 
     # ---- dimensions --------------------------------------------------------------------
-    cnt, dim_cols, dim_gaps = _dimension_scores(sc, groups, min_item_fraction)
-    dcol_summ = {c: summarize_columns(v, confidence=confidence) for c, v in dim_cols.items()}
-    dgap_summ = (summarize_differences(dim_gaps["gap"], confidence=confidence)
-                 if "gap" in dim_gaps else None)
-    dmss_summ = (summarize_differences(dim_gaps["mss"], confidence=confidence)
-                 if "mss" in dim_gaps else None)
+    if fast is not None:
+        dcol_summ, dgap_summ = fast.dimension_summaries(confidence)
+        dmss_summ = None
+    else:
+        cnt, dim_cols, dim_gaps = _dimension_scores(sc, groups, min_item_fraction)
+        dcol_summ = {c: summarize_columns(v, confidence=confidence)
+                     for c, v in dim_cols.items()}
+        dgap_summ = (summarize_differences(dim_gaps["gap"], confidence=confidence)
+                     if "gap" in dim_gaps else None)
+        dmss_summ = (summarize_differences(dim_gaps["mss"], confidence=confidence)
+                     if "mss" in dim_gaps else None)
     dim_n = [s.n for s in dcol_summ["perception"]]
     dim_ok = [n >= k for n in dim_n]
     dim_p = [dgap_summ[d].t_p if dgap_summ is not None and dim_ok[d] else None
@@ -433,7 +623,7 @@ def build_report(
     dp_holm = adjust_pvalues(dim_p, "holm")
     dp_bh = adjust_pvalues(dim_p, "bh")
 
-    xprod = _CrossProducts(sc)
+    xprod = _CrossProducts(sc) if fast is None else None
     dim_rows: list[dict[str, Any]] = []
     dim_cells: list[Cell] = []
     for d, dim in enumerate(dims):
@@ -458,9 +648,13 @@ def build_report(
                 row["zone"] = zone_of_tolerance((g.ci_low, g.ci_high), (ms.ci_low, ms.ci_high))
         else:
             row |= {"ci_low": row["perception_ci_low"], "ci_high": row["perception_ci_high"]}
-        complete = cnt[:, d] >= len(cols) - 0.5
+        if fast is not None:
+            alphas = fast.dimension_alphas(d)
+        else:
+            complete = cnt[:, d] >= len(cols) - 0.5
+            alphas = _dimension_alphas(sc, xprod, complete, cols)
         reliability = {}
-        for name, res in _dimension_alphas(sc, xprod, complete, cols).items():
+        for name, res in alphas.items():
             block = _alpha_block(res, keys, k)
             reliability[name] = block
             row[f"alpha_{name}"] = block["alpha"]
@@ -506,7 +700,12 @@ def build_report(
         "importance": imp_block,
         "ipa": ipa,
         "candidates": candidates,
-        "missing_data": _missing(instrument, matrices, sc, item_ok, k, min_item_fraction),
+        "missing_data": _missing(
+            instrument, matrices,
+            {c: int(v.sum()) for c, v in sc.nan.items()} if fast is None
+            else {"expectation": fast.nan_e, "perception": fast.nan_p},
+            sc.used.sum(axis=0) if fast is None else fast.used_n,
+            item_ok, k, min_item_fraction),
         "notes": notes,
     }
 
@@ -631,8 +830,8 @@ def _ipa(instrument: Instrument, item_rows, dim_rows, item_imp_mean, dim_w):
     }
 
 
-def _missing(instrument: Instrument, m: AnswerMatrices, sc: _Scores, item_ok, k: int,
-             min_fraction: float) -> dict[str, Any]:
+def _missing(instrument: Instrument, m: AnswerMatrices, nan_counts: dict[str, int],
+             used_n: np.ndarray, item_ok, k: int, min_fraction: float) -> dict[str, Any]:
     cols = instrument.columns
     statement = (
         "Missing and not-applicable answers are left out, never imputed. Items: pairwise -- "
@@ -645,12 +844,11 @@ def _missing(instrument: Instrument, m: AnswerMatrices, sc: _Scores, item_ok, k:
     )
     per_column = {}
     for c in cols:
-        n_na = int(m.not_applicable[c].sum())
-        n_nan = int(sc.nan[c].sum())
+        n_na = int(np.count_nonzero(m.not_applicable[c]))
+        n_nan = nan_counts[c]
         per_column[c] = {"missing": _count(n_nan - n_na, k),
                          "not_applicable": _count(n_na, k)}
     n = m.n
-    used_n = sc.used.sum(axis=0)
     per_item = []
     for j, it in enumerate(instrument.items):
         if item_ok[j]:

@@ -393,7 +393,50 @@ def paired_scores_from_filled(
             or not np.array_equal(hist.sum(axis=2) @ grid, fx.sum(axis=0))
             or not np.array_equal(hist.sum(axis=1) @ grid, fy.sum(axis=0))):
         raise bad
-    table = hist[:, 1:, 1:].astype(float)  # pairs only (both answered)
+    return _paired_from_table(hist[:, 1:, 1:].astype(float), points, confidence)
+
+
+def _difference_summaries(ds, wilcoxons) -> list[DifferenceSummary]:
+    """DifferenceSummary per column from :func:`_moments`-style arrays and Wilcoxon results."""
+    n, mean, sd, se, lo, hi, constant = ds
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = mean / se
+        p = 2.0 * special.stdtr(np.maximum(n - 1, 1), -np.abs(t))
+        dz = mean / sd
+    ok = (n >= 2) & ~constant
+    out = []
+    for j, w in enumerate(wilcoxons):
+        nj = int(n[j])
+        okj = bool(ok[j])
+        out.append(DifferenceSummary(
+            n=nj, mean=_f(mean[j]) if nj else None, sd=_f(sd[j]), se=_f(se[j]),
+            ci_low=_f(lo[j]), ci_high=_f(hi[j]),
+            t_statistic=_f(t[j]) if okj else None, t_p=_f(p[j]) if okj else None,
+            d_z=_f(dz[j]) if okj else None, wilcoxon=w,
+            note=_edge_note(nj, bool(constant[j])),
+        ))
+    return out
+
+
+def _column_summaries(st) -> list[ColumnSummary]:
+    """ColumnSummary per column from :func:`_moments`-style arrays."""
+    out = []
+    for j in range(len(st[0])):
+        cn, cm, csd, cse, clo, chi, cc = (arr[j] for arr in st)
+        out.append(ColumnSummary(
+            n=int(cn), mean=_f(cm) if cn else None, sd=_f(csd), se=_f(cse),
+            ci_low=_f(clo), ci_high=_f(chi), note=_column_note(int(cn), bool(cc)),
+        ))
+    return out
+
+
+def _paired_from_table(table: np.ndarray, points: int,
+                       confidence: float) -> tuple[PairedScores, ...]:
+    """:func:`summarize_paired_scores` from each column's joint frequency table.
+
+    ``table[j, u, v]``: respondents answering ``(x, y) = (u + 1, v + 1)`` in column ``j``.
+    """
+    m = table.shape[0]
     vals = np.arange(1, points + 1, dtype=float)
     xs = _moments_from_counts(vals, table.sum(axis=2), confidence)
     ys = _moments_from_counts(vals, table.sum(axis=1), confidence)
@@ -404,36 +447,15 @@ def paired_scores_from_filled(
     gcounts = table.reshape(m, -1) @ onehot
     gvals = np.arange(-(points - 1), points, dtype=float)
     ds = _moments_from_counts(gvals, gcounts, confidence)
-    n, mean, sd, se, lo, hi, constant = ds
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = mean / se
-        p = 2.0 * special.stdtr(np.maximum(n - 1, 1), -np.abs(t))
-        dz = mean / sd
-    ok = (n >= 2) & ~constant
     levels = np.arange(1, points, dtype=float)
-    out = []
+    ws = []
     for j in range(m):
-        nj = int(n[j])
         pos = gcounts[j, points:]
         neg = gcounts[j, : points - 1][::-1]
-        w = _wilcoxon_from_counts(levels, pos.astype(np.int64), neg.astype(np.int64))
-        okj = bool(ok[j])
-        diff = DifferenceSummary(
-            n=nj, mean=_f(mean[j]) if nj else None, sd=_f(sd[j]), se=_f(se[j]),
-            ci_low=_f(lo[j]), ci_high=_f(hi[j]),
-            t_statistic=_f(t[j]) if okj else None, t_p=_f(p[j]) if okj else None,
-            d_z=_f(dz[j]) if okj else None, wilcoxon=w,
-            note=_edge_note(nj, bool(constant[j])),
-        )
-        cols = []
-        for st in (xs, ys):
-            cn, cm, csd, cse, clo, chi, cc = (arr[j] for arr in st)
-            cols.append(ColumnSummary(
-                n=int(cn), mean=_f(cm) if cn else None, sd=_f(csd), se=_f(cse),
-                ci_low=_f(clo), ci_high=_f(chi), note=_column_note(int(cn), bool(cc)),
-            ))
-        out.append(PairedScores(x=cols[0], y=cols[1], difference=diff))
-    return tuple(out)
+        ws.append(_wilcoxon_from_counts(levels, pos.astype(np.int64), neg.astype(np.int64)))
+    diffs = _difference_summaries(ds, ws)
+    cx, cy = _column_summaries(xs), _column_summaries(ys)
+    return tuple(PairedScores(x=cx[j], y=cy[j], difference=diffs[j]) for j in range(m))
 
 
 def _wilcoxon_from_counts(levels: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> WilcoxonResult:
