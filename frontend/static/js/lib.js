@@ -10,7 +10,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (name === "dataset") Object.assign(node.dataset, value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -76,7 +76,7 @@ export function today() {
 
 /** Replace a container's content. */
 export function show(container, ...children) {
-  container.replaceChildren(...children.flat().filter(Boolean));
+  container.replaceChildren(...children.flat(Infinity).filter(Boolean));
 }
 
 /** Split a long key id so it wraps readably: "ab12 cd34 …". */

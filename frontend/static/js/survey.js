@@ -315,14 +315,13 @@ async function main() {
   const submit = el("button", { type: "submit", id: "submit" }, "Submit anonymously");
   const sections = parts.map((part, i) => el("section", { class: "part", "aria-labelledby": `part-${i}-title`, hidden: i > 0 },
     el("h2", { id: `part-${i}-title`, tabindex: "-1" }, part.title), part.body));
-  const form = el("form", { id: "survey-form", novalidate: true }, sections, summary,
+  const form = el("form", { id: "survey-form", novalidate: true }, summary, sections,
     el("div", { class: "actions" }, back, next, submit), status);
 
   show(root,
     el("h1", { id: "survey-title" }, wave.title),
     el("p", { class: "muted" }, `${wave.service.name} · ${instrument.title} · open until ${wave.closes_on}`),
     wave.description ? el("p", {}, wave.description) : null,
-    instrument.scale.allow_not_applicable ? null : null,
     el("div", { class: "progress" }, progressText, progress),
     form);
 

@@ -1,0 +1,53 @@
+"""A manager creates, opens and closes a wave in the browser; the wave page shows its
+progress suppressed below k."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.browser.conftest import screenshot, sign_in
+from tests.integration.waves import make_audience, make_service
+
+pytestmark = pytest.mark.browser
+
+
+async def test_manager_creates_opens_and_closes_a_wave(page, db):
+    await make_service(db, name="Service Desk")
+    await make_audience(db, size=7, name="Everyone")
+    await sign_in(page, "manager")
+    await page.goto("/waves")
+    await page.get_by_text("No waves yet").wait_for()
+    form = page.locator("#create-form")
+    await form.wait_for()
+    # Missing fields are named, next to the field and in the summary.
+    await form.get_by_role("button", name="Create the wave (as a draft)").click()
+    summary = page.locator("#create-errors")
+    assert "Title: Required." in await summary.inner_text()
+    assert await page.get_by_label("Title").get_attribute("aria-invalid") == "true"
+    await page.get_by_label("Title").fill("Spring survey")
+    await page.get_by_label("Service").select_option(label="Service Desk")
+    await page.get_by_label("Instrument").select_option(value="servqual")
+    await page.get_by_label("Audience group").select_option(label="Everyone (7 people)")
+    await page.get_by_label("Opens on").fill(str(date.today()))
+    await page.get_by_label("Closes on").fill(str(date.today() + timedelta(days=14)))
+    await form.get_by_role("button", name="Create the wave (as a draft)").click()
+    row = page.locator("tbody tr", has_text="Spring survey")
+    await row.wait_for()
+    assert "draft" in await row.inner_text()
+    await row.get_by_role("button", name="Open Spring survey").click()
+    await page.get_by_text("“Spring survey” is now open.").wait_for()
+    row = page.locator("tbody tr", has_text="Spring survey")
+    assert "open" in await row.inner_text()
+    await screenshot(page, "waves")
+    await row.get_by_role("link", name="Spring survey").click()
+    await page.locator("#tokens-issued").wait_for()
+    assert "suppressed" in await page.locator("#tokens-issued").inner_text()
+    assert "suppressed" in await page.locator("#responses").inner_text()
+    await screenshot(page, "wave")
+    await page.go_back()
+    await page.locator("tbody tr", has_text="Spring survey").get_by_role("button", name="Close Spring survey").click()
+    await page.get_by_text("“Spring survey” is now closed.").wait_for()
+    recorder = page.context.recorder
+    assert not recorder.foreign() and not recorder.csp_violations() and not recorder.page_errors
