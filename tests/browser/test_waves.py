@@ -45,6 +45,7 @@ async def test_manager_creates_opens_and_closes_a_wave(page, db):
     await page.locator("#tokens-issued").wait_for()
     assert "suppressed" in await page.locator("#tokens-issued").inner_text()
     assert "suppressed" in await page.locator("#responses").inner_text()
+    assert "suppressed" in await page.locator("#report-n").inner_text()
     await screenshot(page, "wave")
     await page.go_back()
     await page.locator("tbody tr", has_text="Spring survey").get_by_role("button", name="Close Spring survey").click()
