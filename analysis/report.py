@@ -392,18 +392,21 @@ class _Fast:
         complete = cnt == md
         n = int(np.count_nonzero(complete))
         exact32 = self.points * self.points * max(self.n, 1) < 2**24
-        z = np.concatenate((self.te[cols], self.tp[cols])).astype(
-            np.float32 if exact32 else np.float64)
+        # rows: E items, P items, then a row of ones (its products are the column sums)
+        z = np.empty((2 * md + 1, self.n), np.float32 if exact32 else np.float64)
+        z[:md] = self.te[cols]
+        z[md:2 * md] = self.tp[cols]
+        z[2 * md] = 1.0
         drop = np.flatnonzero(~complete)
         if drop.size * 2 > self.n:
             z = z[:, complete]
             drop = drop[:0]
-        gram = (z @ z.T).astype(np.float64)
-        sums = z.sum(axis=1, dtype=np.float64)
+        full = (z @ z.T).astype(np.float64)
         if drop.size:
             zd = z[:, drop].astype(np.float64)
-            gram -= zd @ zd.T
-            sums -= zd.sum(axis=1)
+            full -= zd @ zd.T
+        gram = full[:2 * md, :2 * md]
+        sums = full[2 * md, :2 * md]
         if n < 2:
             cz = np.zeros_like(gram)
         else:

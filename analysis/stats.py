@@ -910,17 +910,22 @@ def allocation_weights(allocation: object) -> tuple[tuple[float, ...] | None, in
     Service*, appendix A.
     """
     a = _as_matrix(allocation, "allocation")
-    sums = a.sum(axis=1)  # NaN for an incomplete row
     if np.fmin.reduce(a, axis=None, initial=0.0) < 0:
         raise ValueError("allocations must be non-negative")
+    # row totals (NaN for an incomplete row); one matrix-vector product instead of a
+    # short-row reduction
+    sums = a @ np.ones(a.shape[1]) if a.shape[1] else np.zeros(a.shape[0])
     rows = sums > 0  # False for NaN and for zero totals
-    n = int(rows.sum())
+    n = int(np.count_nonzero(rows))
     if n == 0:
         return None, 0
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = np.where(rows, 1.0 / sums, 0.0)
     # mean share = sum over usable rows of a / row total, divided by n
-    shares = np.nan_to_num(a.T, nan=0.0) @ inv / n
+    if n == a.shape[0]:
+        shares = a.T @ inv / n
+    else:
+        shares = np.nan_to_num(a.T, nan=0.0) @ inv / n
     return tuple(float(v) for v in shares), n
 
 
