@@ -2,8 +2,9 @@
 
 A session is a random 256-bit token in an HttpOnly, SameSite=Lax cookie; the database
 keeps only its SHA-256. Every unsafe request that a session cookie authenticates must
-carry the session's CSRF token in ``X-CSRF-Token`` (or a ``_csrf`` form field for
-HTML forms). Anonymous endpoints under ``/anon/`` never look at cookies at all.
+carry the session's CSRF token in ``X-CSRF-Token``; an HTML form route that posts a
+``_csrf`` field instead is marked ``csrf_exempt`` and checks the field itself (a
+middleware cannot read the body without consuming it). Anonymous endpoints under ``/anon/`` never look at cookies at all.
 """
 
 from __future__ import annotations
@@ -93,11 +94,6 @@ class SessionMiddleware:
         csrf_exempt = handler is not None and handler.opt.get("csrf_exempt", False)
         if scope["method"] not in _SAFE_METHODS and not csrf_exempt:
             sent = request.headers.get(CSRF_HEADER, "")
-            if not sent and request.headers.get("content-type", "").startswith(
-                "application/x-www-form-urlencoded"
-            ):
-                form = await request.form()
-                sent = str(form.get("_csrf", ""))
             if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
                 raise Problem(403, "csrf", "This request needs the session's CSRF token in X-CSRF-Token")
 
