@@ -14,7 +14,6 @@ import asyncio
 import base64
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,7 +38,6 @@ import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 
 from crypto.blindrsa import SigningKey  # noqa: E402
-from crypto.keys import decrypt_private_key  # noqa: E402
 from crypto.tokens import create_token_request, finalize_token, format_authorization, issue_token_response  # noqa: E402
 from instruments import load_builtin  # noqa: E402
 from service.db import init_connection  # noqa: E402

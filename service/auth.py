@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+import asyncpg
+
 from service.errors import Problem
+from service.passwords import verify_password
 from service.queries import accounts as q
+from service.queries.accounts import Account
 from service.settings import Settings
 
 SESSION_COOKIE = "candor_session"
@@ -113,3 +119,39 @@ def requires_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], 
             raise Problem(403, "forbidden", f"This needs one of the roles: {', '.join(sorted(allowed))}")
 
     return guard
+
+@dataclass(frozen=True)
+class SignIn:
+    """Outcome of a sign-in attempt: ``token`` on success, else ``status`` and ``retry_after``."""
+
+    account: Account | None = None
+    token: str | None = None
+    csrf_token: str | None = None
+    status: int = 200
+    retry_after: int = 0
+
+
+async def sign_in(request: Request, state: State, db: asyncpg.Connection, *, email: str, password: str) -> SignIn:
+    """Throttle, verify, rotate the session: the one sign-in of the JSON API and the form.
+
+    A failure is recorded outside the request's transaction (which the error answer
+    rolls back); an unknown email costs the same password hash as a wrong password.
+    """
+    settings: Settings = state.settings
+    key = email_key(settings, email)
+    failures, remaining = await q.select_throttle(db, email_key=key, window_minutes=settings.login_window_minutes)
+    if failures >= settings.login_max_failures:
+        return SignIn(status=429, retry_after=max(1, math.ceil(remaining)))
+    found = await q.select_login(db, email=email)
+    ok = await verify_password(found[1] if found else None, password)
+    if not ok or found is None or not found[0].active:
+        async with state.pool.acquire() as conn:
+            await q.record_login_failure(conn, email_key=key, window_minutes=settings.login_window_minutes)
+        return SignIn(status=401)
+    await q.clear_login_failures(db, email_key=key)
+    if old := request.cookies.get(SESSION_COOKIE):
+        await q.delete_session(db, token_hash=token_hash(old))
+    token = new_session_token()
+    csrf = new_session_token()
+    await q.insert_session(db, token_hash=token_hash(token), account_id=found[0].id, csrf_token=csrf)
+    return SignIn(account=found[0], token=token, csrf_token=csrf)

@@ -117,7 +117,7 @@ async def touch_session(
     dead rows are removed here so they cannot be revived.
     """
     row = await conn.fetchrow(
-        f"""
+        """
         with live as (
             update sessions s set last_seen_at = now()
             from accounts a

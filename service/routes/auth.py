@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import asyncpg
@@ -15,17 +14,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from service.auth import (
     SESSION_COOKIE,
-    email_key,
-    new_session_token,
     requires_login,
     session_cookie,
+    sign_in,
     token_hash,
 )
 from service.errors import Problem, problem_spec
-from service.passwords import verify_password
 from service.queries import accounts as q
 from service.queries.accounts import Account
-from service.settings import Settings
 
 
 class LoginIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -52,31 +48,17 @@ class AuthController(Controller):
             429: problem_spec("Too many failed attempts for this email; see Retry-After"),
         },
     )
-    async def login(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[LoginIn]) -> Response[Me]:
-        settings: Settings = state.settings
-        key = email_key(settings, data.email)
-        failures, remaining = await q.select_throttle(db, email_key=key, window_minutes=settings.login_window_minutes)
-        if failures >= settings.login_max_failures:
-            raise Problem(
-                429, "too-many-requests", "Too many failed sign-in attempts; try again later",
-                headers={"Retry-After": str(max(1, math.ceil(remaining)))},
-            )
-        found = await q.select_login(db, email=data.email)
-        ok = await verify_password(found[1] if found else None, data.password)
-        if not ok or found is None or not found[0].active:
-            # Recorded outside the request transaction, which the 401 rolls back.
-            async with state.pool.acquire() as conn:
-                await q.record_login_failure(conn, email_key=key, window_minutes=settings.login_window_minutes)
+    async def login(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[LoginIn]
+    ) -> Response[Me]:
+        result = await sign_in(request, state, db, email=data.email, password=data.password)
+        if result.status == 429:
+            raise Problem(429, "too-many-requests", "Too many failed sign-in attempts; try again later",
+                          headers={"Retry-After": str(result.retry_after)})
+        if result.token is None:
             raise Problem(401, "invalid-credentials", "Email or password is wrong")
-        account = found[0]
-        await q.clear_login_failures(db, email_key=key)
-        # Rotate: whatever session this browser had is gone, a new token is issued.
-        if old := request.cookies.get(SESSION_COOKIE):
-            await q.delete_session(db, token_hash=token_hash(old))
-        token = new_session_token()
-        csrf = new_session_token()
-        await q.insert_session(db, token_hash=token_hash(token), account_id=account.id, csrf_token=csrf)
-        return Response(Me(account=account, csrf_token=csrf), cookies=[session_cookie(settings, request, token)])
+        return Response(Me(account=result.account, csrf_token=result.csrf_token),
+                        cookies=[session_cookie(state.settings, request, result.token)])
 
     @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Response[None]:

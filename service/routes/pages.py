@@ -18,8 +18,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from service.auth import CSRF_HEADER, SESSION_COOKIE, session_cookie, token_hash
-from service.pages import sign_in
+from service.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    session_cookie,
+    sign_in,
+    token_hash,
+)
 from service.queries import accounts as accounts_q
 from service.queries import groups as groups_q
 from service.queries import services as services_q
