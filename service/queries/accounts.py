@@ -111,7 +111,7 @@ async def insert_session(
 async def touch_session(
     conn: asyncpg.Connection, *, token_hash: bytes, idle_minutes: int, absolute_hours: int
 ) -> SessionAccount | None:
-    """The live session for ``token_hash`` (sliding its idle expiry), or ``None``.
+    """The live session for ``token_hash`` (sliding its idle expiry in 5-minute steps), or ``None``.
 
     A session past its idle or absolute expiry, or of a deactivated account, is dead;
     dead rows are removed here so they cannot be revived.
@@ -119,12 +119,17 @@ async def touch_session(
     row = await conn.fetchrow(
         """
         with live as (
-            update sessions s set last_seen_at = now()
-            from accounts a
-            where s.token_hash = $1 and a.id = s.account_id and a.active
+            select s.csrf_token, a.id, a.email, a.display_name, a.roles, a.active, a.created_at
+            from sessions s join accounts a on a.id = s.account_id
+            where s.token_hash = $1 and a.active
               and s.last_seen_at > now() - make_interval(mins => $2)
               and s.created_at > now() - make_interval(hours => $3)
-            returning s.csrf_token, a.id, a.email, a.display_name, a.roles, a.active, a.created_at
+        ), touched as (
+            -- Coarse on purpose: a per-request time would be a clock of the person's
+            -- activity next to which an anonymous submission could be placed.
+            update sessions set last_seen_at = now()
+            where token_hash = $1 and last_seen_at < now() - interval '5 minutes'
+              and exists (select 1 from live)
         )
         select * from live
         """,

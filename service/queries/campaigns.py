@@ -204,6 +204,25 @@ async def close_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> None
     await conn.execute("update campaigns set status = 'closed' where id = $1 and status = 'open'", campaign_id)
 
 
+async def scrub_wave_order(conn: asyncpg.Connection, *, campaign_id: UUID) -> None:
+    """Rewrite a closed wave's issuance and anonymous rows in a random order, in one
+    transaction, so neither their physical order nor their transaction ids (``xmin``)
+    keep the order in which tokens were issued and answers arrived — an order an
+    insider could otherwise line up against sign-in times."""
+    for table, columns in (
+        ("responses", "id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments"),
+        ("spent_tokens", "campaign_id, nonce"),
+        ("token_issuances", "campaign_id, account_id, issued_on"),
+    ):
+        await conn.execute(
+            f"""
+            with moved as (delete from {table} where campaign_id = $1 returning {columns})
+            insert into {table} ({columns}) select {columns} from moved order by random()
+            """,
+            campaign_id,
+        )
+
+
 async def select_keys(conn: asyncpg.Connection, *, campaign_id: UUID) -> CampaignKeys | None:
     row = await conn.fetchrow(
         """

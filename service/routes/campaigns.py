@@ -217,6 +217,7 @@ class CampaignController(Controller):
         if await q.lock_campaign_status(db, campaign_id=campaign_id) != "open":
             raise Problem(409, "conflict", f"The wave is {campaign.status}; only an open wave can be closed")
         await q.close_campaign(db, campaign_id=campaign_id)
+        await q.scrub_wave_order(db, campaign_id=campaign_id)
         return await q.select_campaign(db, campaign_id=campaign_id)
 
     @get("/{campaign_id:uuid}/manifest", operation_id="getCampaignManifest", guards=[requires_login],
