@@ -16,6 +16,7 @@ from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
+from service.routes.anon_threads import AnonymousThreadController
 from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
 from service.routes.campaigns import CampaignController, ReportController
@@ -24,8 +25,10 @@ from service.routes.health import HealthController
 from service.routes.instruments import InstrumentController
 from service.routes.pages import PageController
 from service.routes.services import ServiceController
+from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
 from service.reports import ReportCache
 from service.settings import Settings
+from service.threads import webhook_lifespan
 from service.waves import SigningKeys
 
 CONTENT_SECURITY_POLICY = (
@@ -106,6 +109,11 @@ def create_app(settings: Settings) -> Litestar:
             CampaignController,
             ReportController,
             AnonymousController,
+            ThreadController,
+            AnonymousThreadController,
+            BoardController,
+            ServiceThreadsController,
+            ThreadPageController,
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[SessionMiddleware],
@@ -113,7 +121,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
-        lifespan=[pool_lifespan(settings)],
+        lifespan=[pool_lifespan(settings), webhook_lifespan()],
         state=app_state(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

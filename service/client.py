@@ -106,3 +106,66 @@ async def sign_in(http: httpx.AsyncClient, email: str, password: str) -> str:
     if response.status_code != 200:
         raise ClientError(f"sign-in: HTTP {response.status_code}: {response.text}")
     return response.json()["csrf_token"]
+
+
+# Feedback threads ----------------------------------------------------------------------------
+
+
+class ThreadKey(msgspec.Struct, frozen=True):
+    period: str
+    token_key: bytes
+    token_key_id: bytes
+    challenge: bytes
+
+
+async def fetch_thread_key(http: httpx.AsyncClient, *, expected_key_id: str | None = None) -> ThreadKey:
+    """This month's thread key, checked like a wave's (key id = SHA-256 of the key)."""
+    response = await http.get("/api/threads/token-key")
+    if response.status_code != 200:
+        raise ClientError(f"thread key: HTTP {response.status_code}: {response.text}")
+    body = response.json()
+    key = ThreadKey(period=body["period"], token_key=_b64(body["token-key"]),
+                    token_key_id=bytes.fromhex(body["token-key-id"]), challenge=_b64(body["challenge"]))
+    if body["token-type"] != 2 or not hmac.compare_digest(token_key_id(key.token_key), key.token_key_id):
+        raise ClientError("the published thread key id is not the SHA-256 of the published key")
+    if expected_key_id is not None and not hmac.compare_digest(bytes.fromhex(expected_key_id), key.token_key_id):
+        raise ClientError("the thread key changed since the token was issued; refusing to use it")
+    return key
+
+
+async def request_thread_token(http: httpx.AsyncClient, key: ThreadKey, *, csrf_token: str) -> Token:
+    """One token of this month's allowance (signed in as a member)."""
+    token_request, state = create_token_request(key.token_key, key.challenge)
+    response = await http.post(
+        "/api/threads/token-requests", content=token_request.encode(),
+        headers={"content-type": "application/private-token-request", "x-csrf-token": csrf_token},
+    )
+    if response.status_code != 200:
+        raise ClientError(f"thread token request: HTTP {response.status_code}: {response.text}")
+    return finalize_token(state, response.content)
+
+
+def _anonymous(http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: Any) -> httpx.Request:
+    request = http.build_request(method, path, headers=headers,
+                                 content=None if body is None else msgspec.json.encode(body))
+    if body is not None:
+        request.headers["content-type"] = "application/json"
+    request.headers.pop("cookie", None)  # anonymous requests never carry the client's cookies
+    return request
+
+
+async def open_thread(http: httpx.AsyncClient, token: Token, *, service_id: str, category: str, title: str,
+                      body: str, secret: str) -> httpx.Response:
+    """Open a thread anonymously with one thread token and a secret the caller made
+    (``service.threads.new_secret()``)."""
+    request = _anonymous(http, "POST", "/anon/threads", {"authorization": format_authorization(token)},
+                         {"service_id": service_id, "category": category, "title": title, "body": body,
+                          "secret": secret})
+    return await http.send(request)
+
+
+async def thread_call(http: httpx.AsyncClient, method: str, path: str, secret: str, body: Any = None) -> httpx.Response:
+    """A request to ``/anon/threads/by-secret…`` authenticated by the thread secret alone."""
+    request = _anonymous(http, method, f"/anon/threads/by-secret{path}",
+                         {"authorization": "ThreadSecret " + "-".join(secret.split())}, body)
+    return await http.send(request)

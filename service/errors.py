@@ -41,6 +41,7 @@ TITLES: dict[str, str] = {
     "token-issued": "Token already issued",
     "token-invalid": "Missing or invalid Privacy Pass token",
     "token-spent": "This token has already been used",
+    "thread-secret": "Missing or unknown thread secret",
     "internal": "Internal server error",
     "unavailable": "Service unavailable",
 }

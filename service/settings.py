@@ -56,6 +56,10 @@ class Settings:
     log_level: str = "INFO"
     # The issuer name in every wave's TokenChallenge (RFC 9577 §2.1.1): the public host name.
     issuer_name: str = "localhost"
+    # Thread tokens per member per calendar month (each opens one anonymous thread).
+    thread_tokens_per_month: int = 10
+    # Failed thread-secret look-ups per minute, service-wide, before further look-ups get 429.
+    thread_secret_failures_per_minute: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -131,6 +135,8 @@ class Settings:
             data_dir=env.get("CANDOR_DATA_DIR", ".candor"),
             log_level=env.get("CANDOR_LOG_LEVEL", "INFO").upper(),
             issuer_name=issuer_name,
+            thread_tokens_per_month=integer("CANDOR_THREAD_TOKENS_PER_MONTH", 10, 1, 1000),
+            thread_secret_failures_per_minute=integer("CANDOR_THREAD_SECRET_FAILURES_PER_MINUTE", 60, 1, 100_000),
         )
         if missing or invalid:
             raise SettingsError(missing=missing, invalid=invalid)

@@ -86,6 +86,36 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/surveys/{campaign_id:uuid}"): {**only("member"), ANON: 200},
     ("GET", "/waves"): {**only("manager", "owner", "admin"), ANON: 200},
     ("GET", "/waves/{campaign_id:uuid}"): {**only("manager", "owner", "admin"), ANON: 200},
+    # Feedback threads (issue 8). The arranged thread belongs to a service owner@ owns.
+    ("GET", "/api/threads/token-key"): everyone(200),
+    ("GET", "/api/threads/allowance"): only("member"),
+    ("POST", "/api/threads/token-requests"): only("member"),
+    ("GET", "/api/threads"): only("owner", "moderator"),
+    ("GET", "/api/threads/audit"): only("moderator", "admin"),
+    ("GET", "/api/threads/{thread_id:uuid}"): only("owner", "moderator"),
+    ("POST", "/api/threads/{thread_id:uuid}/messages"): only("owner", ok=201),
+    ("PUT", "/api/threads/{thread_id:uuid}/status"): only("owner"),
+    ("POST", "/api/threads/{thread_id:uuid}/publication-request"): only("owner"),
+    ("PUT", "/api/threads/{thread_id:uuid}/publication"): only("moderator"),
+    ("POST", "/api/threads/{thread_id:uuid}/messages/{seq:int}/hide"): only("moderator"),
+    ("PUT", "/api/services/{service_id:uuid}/webhook"): only("owner", "admin"),
+    ("GET", "/api/services/{service_id:uuid}/webhook"): only("owner", "admin"),
+    ("POST", "/api/threads/{thread_id:uuid}/ticket"): only("owner", ok=202),
+    ("GET", "/api/services/{service_id:uuid}/thread-metrics"): only("owner", "manager", "admin"),
+    ("GET", "/api/board"): only(*SIGNED_IN),
+    ("GET", "/api/board/{thread_id:uuid}"): {**everyone(404), ANON: 401},  # not published
+    ("POST", "/anon/threads"): everyone(401),
+    ("GET", "/anon/threads/by-secret"): everyone(401),
+    ("POST", "/anon/threads/by-secret/messages"): everyone(401),
+    ("PUT", "/anon/threads/by-secret/resolution"): everyone(401),
+    ("PUT", "/anon/threads/by-secret/consent"): everyone(401),
+    ("GET", "/threads/new"): {**only("member"), ANON: 200},
+    ("GET", "/threads/follow"): everyone(200),
+    ("GET", "/threads/policy"): everyone(200),
+    ("GET", "/board"): {**only(*SIGNED_IN), ANON: 200},
+    ("GET", "/threads/inbox"): {**only("owner", "moderator"), ANON: 200},
+    ("GET", "/threads/staff/{thread_id:uuid}"): {**only("owner", "moderator"), ANON: 200},
+    ("GET", "/moderation"): {**only("moderator"), ANON: 200},
     ("POST", "/logout"): everyone(200),  # signs out, then the sign-in page
     ("POST", "/api/auth/logout"): everyone(204),
 }
@@ -117,6 +147,7 @@ async def _arrange(client, db) -> dict[str, object]:
                                         uuid.UUID(wave["id"]))
     token_request, _ = create_token_request(bytes(spki), bytes(challenge))
     ids = await _arrange_catalogue(db)
+    ids.update(await _arrange_thread(client, db, ids))
     return {**ids, "wave": wave["id"], "draft": draft["id"], "token_request": token_request.encode(),
             "instrument_hash": wave["instrument_hash"], "group_id": wave["audience_group_id"],
             "service_id": wave["service"]["id"]}
@@ -130,6 +161,20 @@ async def _arrange_catalogue(db) -> dict[str, str]:
     service = await db.fetchval("insert into services (name) values ('Wiki') returning id")
     return {"member": str(member), "owner": str(owner), "group": str(group), "doomed": str(doomed),
             "service": str(service)}
+
+
+async def _arrange_thread(client, db, ids: dict[str, str]) -> dict[str, object]:
+    """owner@ owns the catalogue service, which has one thread with one message."""
+    from service.client import fetch_thread_key
+
+    await db.execute("insert into service_owners values ($1, $2)", uuid.UUID(ids["service"]), uuid.UUID(ids["owner"]))
+    thread = await db.fetchval(
+        "insert into threads (service_id, secret_hash, category, title) values ($1, $2, 'idea', 'T') returning id",
+        uuid.UUID(ids["service"]), uuid.uuid4().bytes * 2)
+    await db.execute("insert into thread_messages (thread_id, seq, from_staff, body) values ($1, 1, false, 'b')", thread)
+    key = await fetch_thread_key(client)
+    thread_request, _ = create_token_request(key.token_key, key.challenge)
+    return {"thread": str(thread), "thread_token_request": thread_request.encode()}
 
 
 def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, object]:
@@ -149,6 +194,16 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
                                      "audience_group_id": ids["group_id"], "opens_on": "2030-01-01",
                                      "closes_on": "2030-02-01"},
         ("PATCH", "/api/campaigns/{campaign_id:uuid}"): {"description": "changed"},
+        ("POST", "/api/threads/{thread_id:uuid}/messages"): {"body": "An answer"},
+        ("PUT", "/api/threads/{thread_id:uuid}/status"): {"status": "acknowledged"},
+        ("PUT", "/api/threads/{thread_id:uuid}/publication"): {"approved": True},
+        ("POST", "/api/threads/{thread_id:uuid}/messages/{seq:int}/hide"): {"reason": "Abusive"},
+        ("PUT", "/api/services/{service_id:uuid}/webhook"): {"url": "http://127.0.0.1:9/hook", "secret": "x" * 16},
+        ("POST", "/anon/threads"): {"service_id": ids["service"], "category": "idea", "title": "t", "body": "b",
+                                    "secret": "x"},
+        ("POST", "/anon/threads/by-secret/messages"): {"body": "b"},
+        ("PUT", "/anon/threads/by-secret/resolution"): {"resolved": True},
+        ("PUT", "/anon/threads/by-secret/consent"): {"consent": True},
         ("POST", "/api/instruments"): msgspec.to_builtins(
             msgspec.structs.replace(load_builtin("pulse"), id=f"custom-{unique}")
         ),
@@ -156,6 +211,7 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
     url = url.replace("{chart:str}", "dimension-gaps")
     url = url.replace("{file_path:path}", "css/candor.css")
+    url = url.replace("{thread_id:uuid}", ids["thread"]).replace("{seq:int}", "1")
     draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")
     url = url.replace("{campaign_id:uuid}", ids["draft"] if (method, path) in draft_routes else ids["wave"])
     url = url.replace("{account_id:uuid}", ids["member"]).replace("{service_id:uuid}", ids["service"])
@@ -163,6 +219,8 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
     url = url.replace("{group_id:uuid}", group)
     if (method, path) == ("POST", "/api/campaigns/{campaign_id:uuid}/token-requests"):
         return method, url, ("application/private-token-request", ids["token_request"])
+    if (method, path) == ("POST", "/api/threads/token-requests"):
+        return method, url, ("application/private-token-request", ids["thread_token_request"])
     if (method, path) == ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"):
         return method, url, answers_for("pulse")
     return method, url, bodies.get((method, path))

@@ -1,0 +1,58 @@
+"""Arranging feedback threads for the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.client import fetch_thread_key, open_thread, request_thread_token
+from service.threads import new_secret
+from tests.support import login
+
+TOKENS_PER_MONTH = 3
+FAILURES_PER_MINUTE = 5
+
+
+@pytest.fixture
+def thread_settings(settings):
+    return replace(settings, thread_tokens_per_month=TOKENS_PER_MONTH,
+                   thread_secret_failures_per_minute=FAILURES_PER_MINUTE)
+
+
+@pytest.fixture
+async def tclient(thread_settings) -> AsyncIterator[AsyncTestClient]:
+    """The app with a small allowance and throttle, and no background webhook worker
+    (tests drive deliveries themselves, with their own clock)."""
+    app = create_app(thread_settings)
+    app.state.webhook_worker = False
+    async with AsyncTestClient(app, base_url="http://127.0.0.1:8000") as c:
+        c.litestar_app = app
+        yield c
+
+
+async def signed_in(client, role: str) -> str:
+    client.cookies.clear()
+    client.headers.pop("x-csrf-token", None)
+    return await login(client, role)
+
+
+async def thread_token(client, role: str = "member"):
+    csrf = await signed_in(client, role)
+    key = await fetch_thread_key(client)
+    return await request_thread_token(client, key, csrf_token=csrf)
+
+
+async def new_thread(client, service_id: str, *, title: str = "Printer on floor 3 jams",
+                     body: str = "The printer jams every morning.", category: str = "problem") -> tuple[str, str]:
+    """As member@: get a token, open a thread; returns (thread_id, secret). Leaves the
+    client signed in as member@ (the anonymous call itself carried no cookie)."""
+    token = await thread_token(client)
+    secret = new_secret()
+    response = await open_thread(client, token, service_id=service_id, category=category, title=title, body=body,
+                                 secret=secret)
+    assert response.status_code == 201, response.text
+    return response.json()["thread_id"], secret
