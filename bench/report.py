@@ -15,7 +15,6 @@ import base64
 import os
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date
@@ -28,8 +27,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.submit import free_port, prepare, start, wait_ready  # noqa: E402
-from service.db import init_connection  # noqa: E402
+from bench.submit import free_port, prepare, start, start_database, wait_ready  # noqa: E402
 
 BUDGET_SECONDS = 2.0
 RESPONSES = 100_000
@@ -51,23 +49,7 @@ def synthetic_rows(campaign_id: uuid.UUID, n: int) -> list[tuple]:
 
 
 async def main() -> int:
-    from service.embedded import start_embedded
-    from service.migrate import migrate
-    from service.routes.instruments import sync_builtin_instruments
-
-    root = Path(tempfile.mkdtemp(prefix="candor-bench-"))
-    os.environ["XDG_RUNTIME_DIR"] = str(root)
-    server = start_embedded(root, keep=False)
-    admin = await asyncpg.connect(server.get_uri())
-    await admin.execute("create database bench")
-    await admin.close()
-    url = server.get_uri("bench")
-    conn = await asyncpg.connect(url)
-    await init_connection(conn)
-    await migrate(conn)
-    await sync_builtin_instruments(conn)
-    await conn.close()
-
+    server, url, root = await start_database()
     kek = secrets.token_bytes(32)
     campaign_id, _ = await prepare(url, kek, 0)
     conn = await asyncpg.connect(url)

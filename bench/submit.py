@@ -181,9 +181,11 @@ def summary(name: str, runs: list[tuple[float, list[float]]]) -> float:
     return rate
 
 
-async def main() -> int:
+async def start_database() -> tuple[object, str, Path]:
+    """A private embedded PostgreSQL with a migrated ``bench`` database: (server, url, folder)."""
     from service.embedded import start_embedded
     from service.migrate import migrate
+    from service.routes.instruments import sync_builtin_instruments
 
     root = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     os.environ["XDG_RUNTIME_DIR"] = str(root)
@@ -195,11 +197,13 @@ async def main() -> int:
     conn = await asyncpg.connect(url)
     await init_connection(conn)
     await migrate(conn)
-    from service.routes.instruments import sync_builtin_instruments
-
     await sync_builtin_instruments(conn)
     await conn.close()
+    return server, url, root
 
+
+async def main() -> int:
+    server, url, root = await start_database()
     kek = secrets.token_bytes(32)
     campaign_id, headers = await prepare(url, kek, ROUNDS * (REQUESTS + WARMUP))
     path = f"/anon/campaigns/{campaign_id}/responses"

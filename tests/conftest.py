@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -62,30 +63,31 @@ def template_database(pg_server) -> str:
     return TEMPLATE_DB
 
 
-@pytest.fixture
-async def database_url(pg_server, template_database) -> AsyncIterator[str]:
-    """A fresh copy of the template for this test, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex}"
+@asynccontextmanager
+async def scratch_database(pg_server, *, prefix: str, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own for one test (a copy of ``template``), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex}"
     admin = await asyncpg.connect(pg_server.get_uri())
     try:
-        await admin.execute(f"create database {name} template {template_database}")
+        await admin.execute(f"create database {name}" + (f" template {template}" if template else ""))
         yield pg_server.get_uri(name)
         await admin.execute(f"drop database {name} with (force)")
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_server, template_database) -> AsyncIterator[str]:
+    """A fresh copy of the template (schema and one account per role) for this test."""
+    async with scratch_database(pg_server, prefix="t", template=template_database) as url:
+        yield url
 
 
 @pytest.fixture
 async def empty_database_url(pg_server) -> AsyncIterator[str]:
     """A database with nothing in it, for migration tests."""
-    name = f"e_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(pg_server.get_uri())
-    try:
-        await admin.execute(f"create database {name}")
-        yield pg_server.get_uri(name)
-        await admin.execute(f"drop database {name} with (force)")
-    finally:
-        await admin.close()
+    async with scratch_database(pg_server, prefix="e") as url:
+        yield url
 
 
 @pytest.fixture
