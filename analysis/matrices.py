@@ -22,7 +22,7 @@ import numpy as np
 
 from instruments.schema import Instrument
 
-__all__ = ["AnswerMatrices", "MatrixError", "matrices_from_answers", "matrices_from_csv"]
+__all__ = ["AnswerMatrices", "MatrixError", "matrices_from_answers", "matrices_from_arrays", "matrices_from_csv"]
 
 NA_TOKENS = frozenset({"na", "n/a"})
 
@@ -112,6 +112,33 @@ def _check_instrument(instrument: Instrument) -> None:
 
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def matrices_from_arrays(
+    instrument: Instrument, values: np.ndarray, importance: np.ndarray | None = None
+) -> AnswerMatrices:
+    """Build answer matrices from stored arrays (the survey's storage layout).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, items, columns)
+        Scores in the instrument's item order and ``instrument.columns`` order; ``NaN``
+        where the answer was "not applicable" (stored responses answer every item).
+    importance : ndarray, shape (n, dimensions or items), optional
+        Allocation points per dimension or ratings per item, in the instrument's order.
+    """
+    _check_instrument(instrument)
+    values = np.asarray(values, dtype=float)
+    expected = (len(instrument.items), len(instrument.columns))
+    if values.ndim != 3 or values.shape[1:] != expected:
+        raise ValueError(f"values must have shape (n, {expected[0]}, {expected[1]}), got {values.shape}")
+    scores = {c: np.ascontiguousarray(values[:, :, j]) for j, c in enumerate(instrument.columns)}
+    na = {c: np.isnan(s) for c, s in scores.items()}
+    imp = None
+    if instrument.importance is not None:
+        width = len(instrument.dimensions) if instrument.importance.kind == "allocation" else len(instrument.items)
+        imp = np.full((values.shape[0], width), np.nan) if importance is None else np.asarray(importance, dtype=float)
+    return _finish(instrument, scores, na, imp)
 
 
 def matrices_from_answers(instrument: Instrument, answers: list[dict]) -> AnswerMatrices:

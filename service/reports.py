@@ -17,7 +17,7 @@ import asyncpg
 import numpy as np
 
 from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
-from analysis.matrices import AnswerMatrices
+from analysis.matrices import AnswerMatrices, matrices_from_arrays
 from analysis.report import build_report
 from instruments import Instrument
 
@@ -36,25 +36,13 @@ def _float_matrix(rows: list, width: int) -> np.ndarray:
 
 
 def matrices_from_rows(instrument: Instrument, item_values: list, importance: list | None) -> AnswerMatrices:
-    columns = instrument.columns
-    n_items = len(instrument.items)
-    values = _float_matrix(item_values, n_items * len(columns)).reshape(-1, n_items, len(columns))
-    scores = {c: np.ascontiguousarray(values[:, :, j]) for j, c in enumerate(columns)}
+    n_items, n_columns = len(instrument.items), len(instrument.columns)
+    values = _float_matrix(item_values, n_items * n_columns).reshape(-1, n_items, n_columns)
     imp = None
-    if instrument.importance is not None:
+    if instrument.importance is not None and importance is not None:
         width = len(instrument.dimensions) if instrument.importance.kind == "allocation" else n_items
-        imp = _float_matrix(importance or [], width)
-    return AnswerMatrices(
-        instrument_id=instrument.id,
-        item_keys=tuple(i.key for i in instrument.items),
-        item_dimensions=tuple(i.dimension for i in instrument.items),
-        dimension_keys=tuple(d.key for d in instrument.dimensions),
-        scores=scores,
-        not_applicable={c: np.isnan(s) for c, s in scores.items()},
-        importance_kind=instrument.importance.kind if instrument.importance else None,
-        importance=imp,
-        importance_total=instrument.importance.total if instrument.importance else None,
-    )
+        imp = _float_matrix(importance, width)
+    return matrices_from_arrays(instrument, values, imp)
 
 
 async def fetch_matrices(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> AnswerMatrices:
