@@ -14,7 +14,7 @@ import math
 from html import escape
 from typing import Any
 
-__all__ = ["dimension_gap_chart", "importance_performance_chart", "item_gap_chart"]
+__all__ = ["dimension_gap_chart", "importance_performance_chart", "item_gap_chart", "score_trend_chart"]
 
 WIDTH = 680
 LABEL_W = 170
@@ -254,5 +254,95 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
     svg.append(f'<text x="18" y="{(top + bottom) / 2:.1f}" text-anchor="middle" fill="{INK}" '
                f'transform="rotate(-90 18 {(top + bottom) / 2:.1f})">performance '
                f'({_e(ipa["performance"])})</text>')
+    svg.append("</svg>")
+    return "\n".join(svg)
+
+
+def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
+    """A service's overall score in each closed wave, oldest first, with 95% intervals.
+
+    ``series``: ``{"service": {"name"}, "instrument_title", "score": "gap" | "perception",
+    "scale_points", "waves": [{"title", "closes_on", "n", "mean", "ci_low", "ci_high"} or
+    {"title", "closes_on", "suppressed": True, "reason"}]}``. A suppressed wave is drawn as
+    a hatched column labelled "suppressed", never as a value.
+    """
+    waves = series.get("waves", [])
+    gap = series.get("score") == "gap"
+    values = [float(w[f]) for w in waves if not _is_suppressed(w)
+              for f in ("mean", "ci_low", "ci_high") if isinstance(w.get(f), (int, float))]
+    if gap:
+        span = max([1.0] + [abs(v) for v in values])
+        lo, hi = -float(math.ceil(span)), float(math.ceil(span))
+    else:
+        lo, hi = 1.0, float(series.get("scale_points") or 7)
+    height = 300
+    left, right, top, bottom = 60, WIDTH - 20, 44, height - 70
+    slot = (right - left) / max(len(waves), 1)
+
+    def sy(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    name = str(series.get("service", {}).get("name", ""))
+    what = "overall gap" if gap else "overall perception"
+    title = f"{name}: {what} across survey waves ({series.get('instrument_title', '')})"
+    parts = []
+    for w in waves:
+        label = f"{w.get('title', '')} (closed {w.get('closes_on', '')})"
+        if _is_suppressed(w):
+            parts.append(f"{label}: suppressed ({w.get('reason', '')})")
+        elif w.get("mean") is None:
+            parts.append(f"{label}: no data")
+        else:
+            ci = (f", 95% interval {_fmt(w['ci_low'])} to {_fmt(w['ci_high'])}"
+                  if w.get("ci_low") is not None and w.get("ci_high") is not None else "")
+            parts.append(f"{label}: {_fmt(w['mean'])}{ci}, n = {w.get('n')}")
+    desc = (f"Mean {what} per wave{' (perception minus expectation or minimum; below zero is a shortfall)' if gap else ''}. "
+            + ("; ".join(parts) if parts else "No closed waves yet") + ".")
+    svg = _open(prefix, title, desc, height)
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="20" text-anchor="middle" font-size="14" '
+               f'font-weight="bold" fill="{INK}">{_e(title)}</text>')
+    step = 1 if hi - lo <= 12 else 2
+    t = math.ceil(lo)
+    while t <= hi + 1e-9:
+        y = sy(t)
+        svg.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}" '
+                   f'stroke-width="{1.5 if (gap and t == 0) else 0.5}"/>')
+        svg.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
+                   f'{_e(_fmt(t).rstrip("0").rstrip("."))}</text>')
+        t += step
+    svg.append(f'<text x="16" y="{(top + bottom) / 2:.1f}" text-anchor="middle" fill="{INK}" '
+               f'transform="rotate(-90 16 {(top + bottom) / 2:.1f})">{_e(what)} (95% CI)</text>')
+    if not waves:
+        svg.append(f'<text x="{(left + right) / 2:.1f}" y="{(top + bottom) / 2:.1f}" text-anchor="middle" '
+                   f'fill="{INK}">no closed waves yet</text>')
+    previous = None
+    for i, w in enumerate(waves):
+        cx = left + slot * (i + 0.5)
+        svg.append(f'<text x="{cx:.1f}" y="{bottom + 18}" text-anchor="middle" fill="{INK}">'
+                   f'{_e(str(w.get("title", ""))[:28])}</text>')
+        svg.append(f'<text x="{cx:.1f}" y="{bottom + 34}" text-anchor="middle" fill="{GRID}">'
+                   f'{_e(w.get("closes_on", ""))}</text>')
+        if _is_suppressed(w) or w.get("mean") is None:
+            svg.append(f'<rect x="{cx - 22:.1f}" y="{top}" width="44" height="{bottom - top}" '
+                       f'fill="url(#{prefix}-hatch)" stroke="{GRID}"/>')
+            svg.append(f'<text x="{cx:.1f}" y="{(top + bottom) / 2:.1f}" text-anchor="middle" fill="{INK}" '
+                       f'font-weight="bold">{"suppressed" if _is_suppressed(w) else "no data"}</text>')
+            previous = None
+            continue
+        y = sy(float(w["mean"]))
+        if w.get("ci_low") is not None and w.get("ci_high") is not None:
+            a, b = sy(float(w["ci_low"])), sy(float(w["ci_high"]))
+            svg.append(f'<line x1="{cx:.1f}" y1="{a:.1f}" x2="{cx:.1f}" y2="{b:.1f}" stroke="{INK}" '
+                       f'stroke-width="1.5"/>')
+            for yy in (a, b):
+                svg.append(f'<line x1="{cx - 6:.1f}" y1="{yy:.1f}" x2="{cx + 6:.1f}" y2="{yy:.1f}" '
+                           f'stroke="{INK}" stroke-width="1.5"/>')
+        if previous is not None:
+            svg.append(f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{cx:.1f}" y2="{y:.1f}" '
+                       f'stroke="{NEUTRAL}" stroke-width="1" stroke-dasharray="4 3"/>')
+        colour = (NEG if float(w["mean"]) < 0 else POS) if gap else NEUTRAL
+        svg.append(f'<circle cx="{cx:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+        svg.append(f'<text x="{cx + 9:.1f}" y="{y - 6:.1f}" fill="{INK}">{_e(_fmt(float(w["mean"])))}</text>')
+        previous = (cx, y)
     svg.append("</svg>")
     return "\n".join(svg)

@@ -16,6 +16,12 @@ from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
+from service.routes.actions import (
+    ActionController,
+    ActionPageController,
+    PublicActionController,
+    WaveExportController,
+)
 from service.routes.anon_threads import AnonymousThreadController
 from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
@@ -114,6 +120,10 @@ def create_app(settings: Settings) -> Litestar:
             BoardController,
             ServiceThreadsController,
             ThreadPageController,
+            ActionController,
+            PublicActionController,
+            WaveExportController,
+            ActionPageController,
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[SessionMiddleware],

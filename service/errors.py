@@ -42,6 +42,8 @@ TITLES: dict[str, str] = {
     "token-invalid": "Missing or invalid Privacy Pass token",
     "token-spent": "This token has already been used",
     "thread-secret": "Missing or unknown thread secret",
+    "action-locked": "The action item is locked",
+    "action-transition": "That status change is not allowed",
     "internal": "Internal server error",
     "unavailable": "Service unavailable",
 }

@@ -116,6 +116,21 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/threads/inbox"): {**only("owner", "moderator"), ANON: 200},
     ("GET", "/threads/staff/{thread_id:uuid}"): {**only("owner", "moderator"), ANON: 200},
     ("GET", "/moderation"): {**only("moderator"), ANON: 200},
+    # Action items (issue 9). The arranged item belongs to owner@ on the wave's service.
+    ("GET", "/api/actions"): only("manager", "owner"),
+    ("POST", "/api/actions"): only("manager", "owner", ok=201),  # from a thread of owner@'s service
+    ("GET", "/api/actions/{action_id:uuid}"): only("manager", "owner"),
+    ("PATCH", "/api/actions/{action_id:uuid}"): only("manager", "owner"),
+    ("POST", "/api/actions/{action_id:uuid}/status"): only("manager", "owner"),
+    ("GET", "/api/actions/dashboard"): only("manager"),
+    ("GET", "/api/actions/score-chart/{service_id:uuid}/{instrument_id:str}"): only("manager"),
+    ("GET", "/api/actions/export.csv"): only("manager", "owner"),
+    ("GET", "/api/you-said-we-did"): only(*SIGNED_IN),
+    ("GET", "/api/campaigns/{campaign_id:uuid}/export/json"): {**VISIBLE, "member": 403},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/export/csv"): {**VISIBLE, "member": 403},
+    ("GET", "/actions"): {**only("manager", "owner"), ANON: 200},
+    ("GET", "/actions/{action_id:uuid}"): {**only("manager", "owner"), ANON: 200},
+    ("GET", "/you-said-we-did"): {**only(*SIGNED_IN), ANON: 200},
     ("POST", "/logout"): everyone(200),  # signs out, then the sign-in page
     ("POST", "/api/auth/logout"): everyone(204),
 }
@@ -148,6 +163,7 @@ async def _arrange(client, db) -> dict[str, object]:
     token_request, _ = create_token_request(bytes(spki), bytes(challenge))
     ids = await _arrange_catalogue(db)
     ids.update(await _arrange_thread(client, db, ids))
+    ids.update(await _arrange_action(db, wave))
     return {**ids, "wave": wave["id"], "draft": draft["id"], "token_request": token_request.encode(),
             "instrument_hash": wave["instrument_hash"], "group_id": wave["audience_group_id"],
             "service_id": wave["service"]["id"]}
@@ -177,6 +193,20 @@ async def _arrange_thread(client, db, ids: dict[str, str]) -> dict[str, object]:
     return {"thread": str(thread), "thread_token_request": thread_request.encode()}
 
 
+async def _arrange_action(db, wave: dict) -> dict[str, str]:
+    """A proposed action item owned by owner@ on the wave's service (which owner@ owns),
+    and a thread of that service to create another from."""
+    service = uuid.UUID(wave["service"]["id"])
+    owner = await db.fetchval("select id from accounts where email = $1", role_email("owner"))
+    action = await db.fetchval(
+        """insert into action_items (title, service_id, owner_id, source, target_level, due_on, created_by)
+           values ('Arranged', $1, $2, 'thread', 'thread', current_date + 30, $2) returning id""", service, owner)
+    thread = await db.fetchval(
+        "insert into threads (service_id, secret_hash, category, title) values ($1, $2, 'problem', 'A') returning id",
+        service, uuid.uuid4().bytes * 2)
+    return {"action": str(action), "action_thread": str(thread)}
+
+
 def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, object]:
     unique = uuid.uuid4().hex[:8]
     url = path
@@ -194,6 +224,9 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
                                      "audience_group_id": ids["group_id"], "opens_on": "2030-01-01",
                                      "closes_on": "2030-02-01"},
         ("PATCH", "/api/campaigns/{campaign_id:uuid}"): {"description": "changed"},
+        ("POST", "/api/actions"): {"thread_id": ids["action_thread"], "title": "From a thread"},
+        ("PATCH", "/api/actions/{action_id:uuid}"): {"title": "Renamed"},
+        ("POST", "/api/actions/{action_id:uuid}/status"): {"status": "accepted"},
         ("POST", "/api/threads/{thread_id:uuid}/messages"): {"body": "An answer"},
         ("PUT", "/api/threads/{thread_id:uuid}/status"): {"status": "acknowledged"},
         ("PUT", "/api/threads/{thread_id:uuid}/publication"): {"approved": True},
@@ -211,6 +244,7 @@ def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, obj
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
     url = url.replace("{chart:str}", "dimension-gaps")
     url = url.replace("{file_path:path}", "css/candor.css")
+    url = url.replace("{action_id:uuid}", ids["action"])
     url = url.replace("{thread_id:uuid}", ids["thread"]).replace("{seq:int}", "1")
     draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")
     url = url.replace("{campaign_id:uuid}", ids["draft"] if (method, path) in draft_routes else ids["wave"])
