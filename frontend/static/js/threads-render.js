@@ -1,0 +1,36 @@
+// Rendering shared by the thread pages. Untrusted text only goes into text nodes.
+import { el } from "./lib.js";
+
+export const CATEGORY = { problem: "Problem", idea: "Idea", question: "Question", praise: "Praise" };
+export const STAFF_STATUS = { new: "New", acknowledged: "Acknowledged", answered: "Answered" };
+
+export function statusLine(thread) {
+  const parts = [CATEGORY[thread.category] || thread.category, STAFF_STATUS[thread.staff_status] || thread.staff_status];
+  if (thread.resolved) parts.push("Resolved by the author");
+  if (thread.public) parts.push("On the public board");
+  return parts.join(" · ");
+}
+
+/**
+ * The messages of a thread as an ordered list. `hideLabel`: what to say for a hidden
+ * message whose text this viewer does not get.
+ */
+export function messageList(messages, { readUpTo = null, actions = null } = {}) {
+  return el("ol", { class: "messages", "aria-label": "Messages" }, messages.map((m) => {
+    const who = m.from_staff ? `${m.staff_name || "Staff"} (service team)` : "Author (anonymous)";
+    const when = m.posted_at ? new Date(m.posted_at).toLocaleString() : m.posted_on;
+    const hidden = m.hidden_reason !== null && m.hidden_reason !== undefined;
+    return el("li", { class: "card message", id: `message-${m.seq}`, dataset: { seq: m.seq } },
+      el("p", { class: "muted" }, `#${m.seq} · ${who} · ${when}`),
+      hidden ? el("p", { class: "notice", role: "note" }, `Hidden by a moderator. Reason: ${m.hidden_reason}`) : null,
+      m.body ? el("p", { class: "body" }, m.body) : null,
+      readUpTo !== null && m.from_staff && m.seq <= readUpTo ? el("p", { class: "muted" }, "Read by the author") : null,
+      actions ? actions(m) : null);
+  }));
+}
+
+export function threadLink(href, thread) {
+  return el("li", { class: "card" },
+    el("h3", {}, el("a", { href }, thread.title)),
+    el("p", { class: "muted" }, `${thread.service.name} · ${statusLine(thread)} · opened ${thread.opened_on} · ${thread.messages} message${thread.messages === 1 ? "" : "s"}`));
+}
