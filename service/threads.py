@@ -19,9 +19,10 @@ gets 429 until the minute ends. With 132-bit secrets this bounds an online guess
 to a hopeless rate; the price is that a flood of bad guesses briefly locks out honest
 authors too — chosen over storing anything that identifies callers.
 
-**Action items** (issue 9) are not built yet: :func:`ticket_payload` is the one place
-that turns a thread into the text of a piece of work; an action-item route should
-reuse it when it lands.
+**Turning a thread into work.** A service-desk ticket is :func:`ticket_payload` (the
+thread's title, visible text and link, nothing else) sent by a signed webhook, retried
+with back-off by :func:`deliver_due`. Action items from a thread are issue 9's own API
+(``POST /api/actions`` with ``thread_id``); the staff thread page links the two.
 """
 
 from __future__ import annotations
