@@ -276,7 +276,7 @@ def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
     else:
         lo, hi = 1.0, float(series.get("scale_points") or 7)
     height = 300
-    left, right, top, bottom = 60, WIDTH - 20, 44, height - 70
+    left, right, top, bottom = 60, WIDTH - 20, 50, height - 70
     slot = (right - left) / max(len(waves), 1)
 
     def sy(v: float) -> float:
@@ -299,8 +299,10 @@ def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
     desc = (f"Mean {what} per wave{' (perception minus expectation or minimum; below zero is a shortfall)' if gap else ''}. "
             + ("; ".join(parts) if parts else "No closed waves yet") + ".")
     svg = _open(prefix, title, desc, height)
-    svg.append(f'<text x="{WIDTH / 2:.1f}" y="20" text-anchor="middle" font-size="14" '
-               f'font-weight="bold" fill="{INK}">{_e(title)}</text>')
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
+               f'font-weight="bold" fill="{INK}">{_e(f"{name}: {what} across survey waves"[:80])}</text>')
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="34" text-anchor="middle" fill="{GRID}">'
+               f'{_e(str(series.get("instrument_title", ""))[:90])}</text>')
     step = 1 if hi - lo <= 12 else 2
     t = math.ceil(lo)
     while t <= hi + 1e-9:
