@@ -63,3 +63,37 @@ def test_random_waves_with_a_large_shift_are_improved_and_without_one_mostly_not
     assert verdict(_change(base, rng.integers(4, 7, size=200).tolist())) == IMPROVED
     same = [verdict(_change(base, rng.permutation(base).tolist()))]
     assert same == [NO_CHANGE]  # a permutation of the same answers: difference exactly 0
+
+
+def test_score_chart_is_accessible_and_draws_suppressed_waves_without_numbers():
+    import re
+
+    from analysis.charts import score_trend_chart
+
+    series = {"service": {"name": "Service Desk"}, "instrument_title": "SERVQUAL", "score": "gap",
+              "scale_points": 7, "waves": [
+                  {"title": "Spring", "closes_on": "2030-03-31", "n": 40, "mean": -1.25, "ci_low": -1.5,
+                   "ci_high": -1.0},
+                  {"title": "Summer", "closes_on": "2030-06-30", "suppressed": True,
+                   "reason": "fewer than k=5 responses"}]}
+    svg = score_trend_chart(series)
+    assert svg.startswith("<svg") and 'role="img"' in svg and "<title" in svg and "<desc" in svg
+    assert not re.search(r"\sstyle=", svg) and "<script" not in svg
+    assert "−1.25" in svg and "95% interval −1.50 to −1.00" in svg
+    assert "Summer (closed 2030-06-30): suppressed (fewer than k=5 responses)" in svg
+    assert ">suppressed<" in svg
+
+
+def test_overall_score_is_the_mean_of_dimension_gaps():
+    from analysis.matrices import matrices_from_answers
+    from service.actions import overall_scores
+
+    servqual = load_builtin("servqual")
+    answers = []
+    for r in range(6):
+        items = {i.key: {"expectation": 6, "perception": 6 - (1 if i.dimension == "reliability" else 0) - r % 2}
+                 for i in servqual.items}
+        answers.append({"items": items, "importance": {d.key: 20 for d in servqual.dimensions}})
+    scores = overall_scores(servqual, matrices_from_answers(servqual, answers))
+    # Four dimensions at gap -(r % 2), reliability one lower: mean over five dimensions.
+    assert scores.tolist() == pytest.approx([-(r % 2) - 0.2 for r in range(6)])
