@@ -133,16 +133,21 @@ async def fetch_thread_key(http: httpx.AsyncClient, *, expected_key_id: str | No
     return key
 
 
-async def request_thread_token(http: httpx.AsyncClient, key: ThreadKey, *, csrf_token: str) -> Token:
-    """One token of this month's allowance (signed in as a member)."""
-    token_request, state = create_token_request(key.token_key, key.challenge)
+async def request_thread_tokens(http: httpx.AsyncClient, key: ThreadKey, count: int, *, csrf_token: str) -> list[Token]:
+    """``count`` tokens of this month's allowance in one request (signed in as a member)."""
+    pending = [create_token_request(key.token_key, key.challenge) for _ in range(count)]
     response = await http.post(
-        "/api/threads/token-requests", content=token_request.encode(),
+        "/api/threads/token-requests", content=b"".join(r.encode() for r, _ in pending),
         headers={"content-type": "application/private-token-request", "x-csrf-token": csrf_token},
     )
-    if response.status_code != 200:
+    if response.status_code != 200 or len(response.content) != 256 * count:
         raise ClientError(f"thread token request: HTTP {response.status_code}: {response.text}")
-    return finalize_token(state, response.content)
+    return [finalize_token(state, response.content[256 * i:256 * (i + 1)]) for i, (_, state) in enumerate(pending)]
+
+
+async def request_thread_token(http: httpx.AsyncClient, key: ThreadKey, *, csrf_token: str) -> Token:
+    """One token of this month's allowance (signed in as a member)."""
+    return (await request_thread_tokens(http, key, 1, csrf_token=csrf_token))[0]
 
 
 def _anonymous(http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: Any) -> httpx.Request:

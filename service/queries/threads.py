@@ -128,16 +128,20 @@ async def insert_period(conn: asyncpg.Connection, *, keys: ThreadPeriod) -> None
     )
 
 
-async def record_issuance(conn: asyncpg.Connection, *, period: date, account_id: UUID, limit: int) -> int | None:
-    """Count one more token for the account this month; None when the budget is spent.
-    The row lock of the upsert decides concurrent requests."""
+async def record_issuance(
+    conn: asyncpg.Connection, *, period: date, account_id: UUID, count: int, limit: int
+) -> int | None:
+    """Count ``count`` more tokens for the account this month; None (and nothing
+    counted) when that would exceed ``limit``. The upsert's row lock decides races."""
+    if count > limit:
+        return None
     return await conn.fetchval(
         """
-        insert into thread_token_issuances as i (period, account_id, issued) values ($1, $2, 1)
-        on conflict (period, account_id) do update set issued = i.issued + 1 where i.issued < $3
+        insert into thread_token_issuances as i (period, account_id, issued) values ($1, $2, $4)
+        on conflict (period, account_id) do update set issued = i.issued + $4 where i.issued + $4 <= $3
         returning issued
         """,
-        period, account_id, limit,
+        period, account_id, limit, count,
     )
 
 

@@ -44,6 +44,7 @@ staff = requires_roles("owner", "moderator")
 owners = requires_roles("owner")
 moderators = requires_roles("moderator")
 members = requires_roles("member")
+TOKEN_REQUEST_LEN = 2 + 1 + 256  # RFC 9578 §6.1, type 2
 
 
 class ThreadTokenKey(msgspec.Struct, frozen=True, rename="kebab"):
@@ -172,27 +173,37 @@ class ThreadController(Controller):
         return Allowance(period=keys.period.isoformat()[:7], per_month=per_month, issued=issued,
                          remaining=max(0, per_month - issued), token_key_id=keys.token_key_id.hex())
 
-    @post("/token-requests", operation_id="requestThreadToken", guards=[members], opt={"accept": (TOKEN_REQUEST,)},
+    @post("/token-requests", operation_id="requestThreadTokens", guards=[members], opt={"accept": (TOKEN_REQUEST,)},
           status_code=HTTP_200_OK, responses={
-              **_ERRORS, 400: problem_spec("Malformed TokenRequest or another key"),
-              409: problem_spec("This month's allowance is used up")})
-    async def request_token(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Response[bytes]:
+              **_ERRORS, 400: problem_spec("Malformed TokenRequest(s) or another key"),
+              409: problem_spec("More than what is left of this month's allowance")})
+    async def request_tokens(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Response[bytes]:
+        """One RFC 9578 TokenRequest, or several concatenated (the rest of the month's
+        allowance at once, so a page left half-way loses nothing): as many TokenResponses
+        back, concatenated in the same order."""
         keys = await current_keys(state)
+        body = await request.body()
+        if not body or len(body) % TOKEN_REQUEST_LEN:
+            raise Problem(400, "bad-request", f"Send one or more {TOKEN_REQUEST_LEN}-byte TokenRequests")
         try:
-            token_request = TokenRequest.decode(await request.body())
+            token_requests = [TokenRequest.decode(body[i:i + TOKEN_REQUEST_LEN])
+                              for i in range(0, len(body), TOKEN_REQUEST_LEN)]
         except TokenError as exc:
             raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        if token_request.truncated_token_key_id != keys.token_key_id[-1]:
-            raise Problem(400, "bad-request", "The TokenRequest names another key than this month's thread key")
+        if any(r.truncated_token_key_id != keys.token_key_id[-1] for r in token_requests):
+            raise Problem(400, "bad-request", "A TokenRequest names another key than this month's thread key")
         limit = state.settings.thread_tokens_per_month
-        if await q.record_issuance(db, period=keys.period, account_id=request.scope["user"].id, limit=limit) is None:
-            raise Problem(409, "token-issued", f"You already received this month's {limit} thread tokens")
+        me = request.scope["user"].id
+        if await q.record_issuance(db, period=keys.period, account_id=me, count=len(token_requests), limit=limit) is None:
+            left = limit - await q.select_issued(db, period=keys.period, account_id=me)
+            raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {left} left")
+        signing_key = logic.signing_key(state, keys)
         try:
-            body = await asyncio.to_thread(issue_token_response, logic.signing_key(state, keys), keys.token_key_id,
-                                           token_request)
+            signed = await asyncio.to_thread(
+                lambda: b"".join(issue_token_response(signing_key, keys.token_key_id, r) for r in token_requests))
         except TokenError as exc:
             raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        return Response(body, media_type=TOKEN_RESPONSE)
+        return Response(signed, media_type=TOKEN_RESPONSE)
 
     # Inbox and threads -------------------------------------------------------------------------
 

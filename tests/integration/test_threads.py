@@ -18,7 +18,7 @@ import pytest
 from crypto.tokens import create_token_request, format_authorization, parse_www_authenticate
 from service import threads as logic
 from service.db import create_pool
-from service.client import fetch_thread_key, open_thread, request_thread_token, thread_call
+from service.client import fetch_thread_key, open_thread, request_thread_token, request_thread_tokens, thread_call
 from service.threads import new_secret
 from tests.integration.threads import (  # noqa: F401 — fixtures
     FAILURES_PER_MINUTE,
@@ -46,8 +46,15 @@ async def test_monthly_allowance_is_counted_per_member(tclient, db):
     assert key.period == date.today().isoformat()[:7]
     allowance = (await tclient.get("/api/threads/allowance")).json()
     assert allowance["remaining"] == TOKENS_PER_MONTH and allowance["token_key_id"] == key.token_key_id.hex()
-    for _ in range(TOKENS_PER_MONTH):
-        await request_thread_token(tclient, key, csrf_token=csrf)
+    await request_thread_token(tclient, key, csrf_token=csrf)
+    # More than what is left: refused, and nothing counted.
+    too_many = b"".join(create_token_request(key.token_key, key.challenge)[0].encode() for _ in range(TOKENS_PER_MONTH))
+    refused = await tclient.post("/api/threads/token-requests", content=too_many,
+                                 headers={"content-type": "application/private-token-request"})
+    assert refused.status_code == 409 and f"{TOKENS_PER_MONTH - 1} left" in refused.json()["detail"]
+    # The rest in one request (what a browser does at sign-in): as many tokens back.
+    rest = await request_thread_tokens(tclient, key, TOKENS_PER_MONTH - 1, csrf_token=csrf)
+    assert len({t.nonce for t in rest}) == TOKENS_PER_MONTH - 1
     token_request, _ = create_token_request(key.token_key, key.challenge)
     over = await tclient.post("/api/threads/token-requests", content=token_request.encode(),
                               headers={"content-type": "application/private-token-request"})
@@ -62,6 +69,23 @@ async def test_monthly_allowance_is_counted_per_member(tclient, db):
     assert again.token_key == key.token_key
     stored = await db.fetchval("select private_key from thread_periods")
     assert b"PRIVATE KEY" not in bytes(stored) and len(bytes(stored)) > 1000
+
+
+async def test_batched_tokens_all_verify_and_a_bad_batch_counts_nothing(tclient, db):
+    csrf = await signed_in(tclient, "member")
+    key = await fetch_thread_key(tclient)
+    good = create_token_request(key.token_key, key.challenge)[0].encode()
+    for body in (good + b"\x00" * 10, good[:1] + b"\x03" + good[2:] + good):
+        response = await tclient.post("/api/threads/token-requests", content=body,
+                                      headers={"content-type": "application/private-token-request"})
+        assert response.status_code == 400
+    assert await db.fetchval("select count(*) from thread_token_issuances") == 0
+    tokens = await request_thread_tokens(tclient, key, 2, csrf_token=csrf)
+    service_id = await _service(db)
+    for token in tokens:
+        opened = await open_thread(tclient, token, service_id=service_id, category="idea", title="t", body="b",
+                                   secret=new_secret())
+        assert opened.status_code == 201
 
 
 async def test_only_members_get_thread_tokens(tclient):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from service.client import fetch_thread_key, open_thread, request_thread_token, thread_call
+from service.client import fetch_thread_key, open_thread, request_thread_tokens, thread_call
 from service.threads import new_secret
 from tests.integration.threads import signed_in, tclient, thread_settings  # noqa: F401 — fixtures
 from tests.integration.waves import MEMBERS, make_audience, make_service
@@ -43,8 +43,7 @@ async def test_nothing_links_a_member_to_a_thread(tclient, db, caplog):
         key = await fetch_thread_key(tclient)
         # Every member fetches the whole allowance at sign-in, used or not.
         allowance = (await tclient.get("/api/threads/allowance")).json()["remaining"]
-        tokens.append([await request_thread_token(tclient, key, csrf_token=login.json()["csrf_token"])
-                       for _ in range(allowance)])
+        tokens.append(await request_thread_tokens(tclient, key, allowance, csrf_token=login.json()["csrf_token"]))
     secrets = []
     for i, member_tokens in enumerate(reversed(tokens)):
         secret = new_secret()

@@ -14,18 +14,32 @@ export async function threadKey() {
   return { keyId: body["token-key-id"], period: body.period, spki: base64urlDecode(body["token-key"]), challenge: base64urlDecode(body.challenge) };
 }
 
-async function issueOne(key) {
-  const { request, state } = await createTokenRequest(key.spki, key.challenge, { expectedKeyId: hexToBytes(key.keyId) });
+const REQUEST_LEN = 2 + 1 + 256; // RFC 9578 §6.1
+const RESPONSE_LEN = 256;
+
+/** Ask for `count` tokens in one request, so that leaving the page half-way cannot lose some. */
+async function issue(key, count) {
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    pending.push(await createTokenRequest(key.spki, key.challenge, { expectedKeyId: hexToBytes(key.keyId) }));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // let the page's other work run between blindings
+  }
+  const body = new Uint8Array(REQUEST_LEN * count);
+  pending.forEach((p, i) => body.set(p.request, i * REQUEST_LEN));
   const response = await fetch("/api/threads/token-requests", {
     method: "POST",
     credentials: "same-origin",
     cache: "no-store",
     headers: { "content-type": "application/private-token-request", "x-csrf-token": csrfToken() },
-    body: request,
+    body,
   });
   if (!response.ok) return false;
-  const token = await finalizeToken(state, new Uint8Array(await response.arrayBuffer()));
-  await store.addToken({ keyId: key.keyId, period: key.period, token });
+  const signed = new Uint8Array(await response.arrayBuffer());
+  if (signed.length !== RESPONSE_LEN * count) return false;
+  for (let i = 0; i < count; i++) {
+    const token = await finalizeToken(pending[i].state, signed.subarray(i * RESPONSE_LEN, (i + 1) * RESPONSE_LEN));
+    await store.addToken({ keyId: key.keyId, period: key.period, token });
+  }
   return true;
 }
 
@@ -44,9 +58,7 @@ export async function ensureThreadTokens() {
     const keep = [key.period, previousPeriod(key.period)];
     for (const t of await store.allTokens()) if (!keep.includes(t.period)) await store.removeToken(t.id);
     const fresh = await fetchJson("/api/threads/allowance");
-    for (let i = 0; i < (fresh.ok ? fresh.body.remaining : 0); i++) {
-      if (!(await issueOne(key))) break;
-    }
+    if (fresh.ok && fresh.body.remaining > 0) await issue(key, fresh.body.remaining);
   };
   if (navigator.locks) await navigator.locks.request("candor-thread-tokens", run);
   else await run();
