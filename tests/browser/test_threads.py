@@ -177,3 +177,47 @@ async def test_keyboard_only_thread_opening(page, db):
     await page.locator("#thread-secret").wait_for()
     assert await page.evaluate("document.activeElement.id") == "thread-opened"
     clean(page)
+
+
+async def test_owner_sends_a_thread_to_the_service_desk_and_makes_an_action_item(browser, live_server, db):
+    """The webhook goes to a receiver on 127.0.0.1 only; the app's own worker delivers it."""
+    from playwright.async_api import expect
+
+    from tests.integration.test_threads import Receiver
+
+    await make_service(db)
+    member_ctx = await new_context(browser, live_server)
+    member = await new_page(member_ctx)
+    await sign_in(member, "member")
+    await _open_thread(member, "Laptop battery dies", "The battery lasts one hour.")
+    owner_ctx = await new_context(browser, live_server)
+    owner = await new_page(owner_ctx)
+    await sign_in(owner, "owner")
+    with Receiver([503]) as receiver:
+        await owner.goto("/threads/inbox")
+        await owner.get_by_label("Webhook address for Service Desk").fill(receiver.url)
+        await owner.get_by_label("Shared signing secret for Service Desk (16 characters or more)").fill("desk secret 0123456789")
+        await owner.get_by_role("button", name="Save webhook for Service Desk").click()
+        await owner.get_by_text("Saved. The secret is stored encrypted").wait_for()
+        await owner.get_by_role("link", name="Laptop battery dies").click()
+        await owner.get_by_role("button", name="Send to the service desk").click()
+        await owner.get_by_text("Queued for the service desk").wait_for()
+        # The first attempt gets 503; the worker retries after the back-off (moved to now here).
+        await owner.goto("/threads/inbox")
+        # The log refreshes itself while a delivery is pending.
+        log = owner.locator("#webhooks table")
+        await expect(log).to_contain_text("HTTP 503", timeout=20_000)
+        await db.execute("update webhook_deliveries set next_attempt_at = now()")
+        await expect(log).to_contain_text("delivered", timeout=20_000)
+    assert len(receiver.requests) == 2
+    assert b"The battery lasts one hour." in receiver.requests[-1][1]
+    await screenshot(owner, "thread-webhooks")
+    # Turning the thread into an action item hands over to the action-item pages.
+    await owner.goto("/threads/inbox")
+    await owner.get_by_role("link", name="Laptop battery dies").click()
+    await owner.get_by_role("button", name="Turn into an action item").click()
+    await owner.wait_for_url(re.compile(r"/actions/[0-9a-f-]{36}$"))
+    for page in (member, owner):
+        clean(page)
+    await member_ctx.close()
+    await owner_ctx.close()

@@ -12,12 +12,72 @@ async function load(q) {
   show(inbox, el("ul", { class: "cards" }, got.body.map((t) => threadLink(`/threads/staff/${t.id}`, t))));
 }
 
-async function loadMetrics() {
-  if (!metrics) return;
+async function ownedServices() {
   const me = await fetchJson("/api/auth/me");
   const services = await fetchJson("/api/services");
-  if (!me.ok || !services.ok) return;
-  const owned = services.body.filter((s) => s.owners.some((o) => o.id === me.body.account.id));
+  if (!me.ok || !services.ok) return [];
+  return services.body.filter((s) => s.owners.some((o) => o.id === me.body.account.id));
+}
+
+function deliveryTable(deliveries) {
+  if (!deliveries.length) return el("p", { class: "muted" }, "Nothing sent yet.");
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("caption", {}, "Delivery log"),
+    el("thead", {}, el("tr", {}, ["Queued", "Thread", "State", "Attempts", "Last answer"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, deliveries.map((d) => el("tr", {},
+      el("td", {}, new Date(d.created_at).toLocaleString()), el("td", {}, d.payload.title),
+      el("td", { class: `status status-${d.state}` }, d.state), el("td", { class: "num" }, d.attempts),
+      el("td", {}, d.last_error || (d.last_status ? `HTTP ${d.last_status}` : "—")))))));
+}
+
+async function webhookSection(service) {
+  const got = await fetchJson(`/api/services/${service.id}/webhook`);
+  if (!got.ok) return el("p", { class: "alert" }, problemText(got));
+  const prefix = `hook-${service.id}`;
+  const url = el("input", { id: `${prefix}-url`, type: "url", value: got.body.url || "", required: true, spellcheck: "false" });
+  const secret = el("input", { id: `${prefix}-secret`, type: "password", minlength: 16, autocomplete: "new-password", required: true });
+  const active = el("input", { id: `${prefix}-active`, type: "checkbox", checked: got.body.url ? got.body.active : true });
+  const status = el("div", { "aria-live": "polite" });
+  const log = el("div", {});
+  // While a delivery is pending, look again every few seconds: the server retries on its own.
+  let timer = null;
+  const showLog = (deliveries) => {
+    show(log, deliveryTable(deliveries));
+    clearTimeout(timer);
+    if (deliveries.some((d) => d.state === "pending")) timer = setTimeout(refresh, 3000);
+  };
+  const refresh = async () => {
+    const again = await fetchJson(`/api/services/${service.id}/webhook`);
+    if (again.ok) showLog(again.body.deliveries);
+  };
+  showLog(got.body.deliveries);
+  const form = el("form", { class: "stack", novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const saved = await fetchJson(`/api/services/${service.id}/webhook`, { method: "PUT",
+      json: { url: url.value.trim(), secret: secret.value, active: active.checked } });
+    secret.value = "";
+    show(status, el("p", { class: saved.ok ? "success" : "alert", role: saved.ok ? "status" : "alert" },
+      saved.ok ? "Saved. The secret is stored encrypted and is not shown again." : problemText(saved)));
+    if (saved.ok) showLog(saved.body.deliveries);
+  } },
+    el("div", { class: "field" }, el("label", { for: url.id }, `Webhook address for ${service.name}`), url),
+    el("div", { class: "field" }, el("label", { for: secret.id }, `Shared signing secret for ${service.name} (16 characters or more)`), secret),
+    el("div", { class: "field" }, el("label", { for: active.id }, active, " Active")),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, `Save webhook for ${service.name}`),
+      el("button", { type: "button", class: "secondary", onclick: refresh }, `Refresh the delivery log of ${service.name}`)));
+  return el("section", { class: "card" }, el("h3", {}, service.name), form, status, log);
+}
+
+async function loadWebhooks(owned) {
+  const container = document.getElementById("webhooks");
+  if (!container) return;
+  show(container, ...(await Promise.all(owned.map(webhookSection))));
+}
+
+async function loadMetrics() {
+  if (!metrics) return;
+  const owned = await ownedServices();
+  loadWebhooks(owned);
   const rows = [];
   for (const s of owned) {
     const m = await fetchJson(`/api/services/${s.id}/thread-metrics`);

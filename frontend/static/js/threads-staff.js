@@ -56,7 +56,7 @@ function ownerTools(thread) {
       el("button", { type: "button", class: "secondary", onclick: async () => {
         // Action items (issue 9) are made from a thread by their own API.
         const made = await fetchJson("/api/actions", { method: "POST", json: { thread_id: id, title: thread.title } });
-        if (made.ok && made.body && made.body.id) window.location.assign(`/actions/${made.body.id}`);
+        if (made.ok && made.body && made.body.item) window.location.assign(`/actions/${made.body.item.id}`);
         else say(problemText(made, "Could not turn this thread into an action item."), "alert");
       } }, "Turn into an action item")));
 }
