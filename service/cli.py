@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if embedded_database and settings.environment == "development":
         if asyncio.run(_seed(settings)):
             print("Seeded the demo organisation.")
-        print("Demo accounts (password for all: shown beside each):")
+        print("Demo accounts (all share one password):")
         for email, password, roles in demo_credentials():
             print(f"  {email:28} {password:22} {roles}")
         print("  member2..member9@candor.example   (members)")
