@@ -43,13 +43,13 @@ function fieldError(input, message) {
 function warn(findings) {
   const sendAnyway = el("button", { type: "button", onclick: () => { confirmedText = currentText(); form.requestSubmit(); } }, "Send anyway");
   const edit = el("button", { type: "button", class: "secondary", onclick: () => document.getElementById("thread-body").focus() }, "Edit my message");
-  show(warning, el("div", { class: "alert", role: "alert", id: "identify-alert" },
+  show(warning, el("div", { class: "alert", role: "alert", id: "identify-alert", tabindex: "-1" },
     el("h2", {}, "This may identify you"),
     el("p", {}, "Your message contains details that could point to you. Anonymity protects who sent it, not what it says:"),
     el("ul", {}, findings.map((f) => el("li", {}, `${f.kind}: “${f.match}”`))),
     el("p", {}, "Nothing has been sent. Edit the message, or send it as it is."),
     el("div", { class: "actions" }, edit, sendAnyway)));
-  document.getElementById("identify-alert").focus?.();
+  document.getElementById("identify-alert").focus();
 }
 
 function currentText() {
