@@ -125,7 +125,8 @@ def synthetic_answers(instrument, count: int, seed: int = 2026) -> list[dict]:
     return out
 
 
-async def _open_wave(conn, settings: Settings, **fields) -> UUID:
+async def open_wave(conn, settings: Settings, **fields) -> UUID:
+    """Create a wave and open it at once (keys, manifest, audience snapshot), as the API would."""
     campaign_id = await campaigns_q.insert_campaign(conn, **fields)
     size = await campaigns_q.snapshot_audience(conn, campaign_id=campaign_id)
     keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
@@ -139,6 +140,23 @@ async def _open_wave(conn, settings: Settings, **fields) -> UUID:
     return campaign_id
 
 
+async def store_synthetic_responses(conn, campaign_id: UUID, instrument, answers: list[dict], *, submitted_on: date) -> None:
+    """Store generated answers as responses (each with a spent nonce), as redemption would."""
+    rows = []
+    for one in answers:
+        packed = pack_answers(instrument, one)
+        response_id = uuid4()
+        rows.append((response_id, campaign_id, submitted_on, receipt_for(campaign_id, response_id, submitted_on, packed),
+                     packed.item_values, packed.importance, packed.satisfaction, packed.comments))
+    await conn.executemany(
+        """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction,
+                                  comments) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        rows,
+    )
+    await conn.executemany("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
+                           [(campaign_id, secrets.token_bytes(32)) for _ in rows])
+
+
 async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID, desk: UUID, mail: UUID) -> None:
     """A closed SERVQUAL wave with a few hundred synthetic responses (so the first report
     is not empty), and an open pulse wave the demo members can answer."""
@@ -147,7 +165,7 @@ async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID
     await sync_builtin_instruments(conn)
     servqual = load_builtin("servqual")
     today = date.today()
-    closed = await _open_wave(
+    closed = await open_wave(
         conn, settings,
         title="Service Desk survey (demo data)",
         description="Synthetic responses generated for the demo organisation; no real person answered.",
@@ -155,22 +173,10 @@ async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID
         opens_on=today - timedelta(days=60), closes_on=today - timedelta(days=30),
         k_scores=5, k_comments=10, created_by=manager,
     )
-    rows = []
-    for answers in synthetic_answers(servqual, DEMO_RESPONSES):
-        packed = pack_answers(servqual, answers)
-        response_id = uuid4()
-        submitted_on = today - timedelta(days=45)
-        rows.append((response_id, closed, submitted_on, receipt_for(closed, response_id, submitted_on, packed),
-                     packed.item_values, packed.importance, packed.satisfaction, packed.comments))
-    await conn.executemany(
-        """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction,
-                                  comments) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        rows,
-    )
-    await conn.executemany("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
-                           [(closed, secrets.token_bytes(32)) for _ in rows])
+    await store_synthetic_responses(conn, closed, servqual, synthetic_answers(servqual, DEMO_RESPONSES),
+                                    submitted_on=today - timedelta(days=45))
     await campaigns_q.close_campaign(conn, campaign_id=closed)
-    await _open_wave(
+    await open_wave(
         conn, settings,
         title="Email and Calendar pulse",
         description="Five quick questions about mail and calendars.",
