@@ -19,12 +19,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from crypto.tokens import TokenError, TokenRequest, issue_token_response
-from instruments.errors import FieldError
 from service import threads as logic
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
@@ -210,7 +209,7 @@ class ThreadController(Controller):
     @get("/", operation_id="listThreads", guards=[staff], responses=_ERRORS)
     async def inbox(
         self, request: Request, db: NamedDependency[asyncpg.Connection],
-        service_id: FromQuery[UUID | None] = None, q_: Annotated[str, Parameter(query="q", max_length=200)] = "",
+        service_id: FromQuery[UUID | None] = None, q_: Annotated[str, QueryParameter(name="q", max_length=200)] = "",
         awaiting: FromQuery[Literal["publication"] | None] = None,
     ) -> list[ThreadSummary]:
         me: Account = request.scope["user"]
@@ -324,7 +323,7 @@ class BoardController(Controller):
 
     @get("/", operation_id="searchBoard", guards=[requires_login], responses=_ERRORS)
     async def board(
-        self, db: NamedDependency[asyncpg.Connection], q_: Annotated[str, Parameter(query="q", max_length=200)] = ""
+        self, db: NamedDependency[asyncpg.Connection], q_: Annotated[str, QueryParameter(name="q", max_length=200)] = ""
     ) -> list[ThreadSummary]:
         return await q.select_board(db, query=q_.strip())
 
