@@ -496,7 +496,6 @@ def build_report(
     n_total = matrices.n
     dims = instrument.dimensions
     items = instrument.items
-    dim_index = {d.key: j for j, d in enumerate(dims)}
     groups = [[j for j, it in enumerate(items) if it.dimension == d.key] for d in dims]
     has_gap = instrument.format != "perception-only"
     adj_name = ADJUSTMENTS[adjustment]

@@ -465,7 +465,7 @@ def _wilcoxon_from_counts(levels: np.ndarray, pos: np.ndarray, neg: np.ndarray) 
     """
     c = pos + neg
     keep = c > 0
-    c, p_, lv = c[keep], pos[keep], levels[keep]
+    c, p_ = c[keep], pos[keep]
     n = int(c.sum())
     if n == 0:
         return WilcoxonResult(statistic=None, pvalue=None, n=0, method=None)
