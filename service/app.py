@@ -16,6 +16,7 @@ from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
+from service.routes.admin_pages import AdminPageController
 from service.routes.actions import (
     ActionController,
     ActionPageController,
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             ServiceController,
             InstrumentController,
             PageController,
+            AdminPageController,
             static_files_router(),
             CampaignController,
             ReportController,

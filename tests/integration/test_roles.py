@@ -86,6 +86,9 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/surveys/{campaign_id:uuid}"): {**only("member"), ANON: 200},
     ("GET", "/waves"): {**only("manager", "owner", "admin"), ANON: 200},
     ("GET", "/waves/{campaign_id:uuid}"): {**only("manager", "owner", "admin"), ANON: 200},
+    ("GET", "/admin/accounts"): {**only("admin"), ANON: 200},
+    ("GET", "/admin/groups"): {**only("admin"), ANON: 200},
+    ("GET", "/admin/services"): {**only("admin", "manager"), ANON: 200},
     # Feedback threads (issue 8). The arranged thread belongs to a service owner@ owns.
     ("GET", "/api/threads/token-key"): everyone(200),
     ("GET", "/api/threads/allowance"): only("member"),
