@@ -14,6 +14,7 @@ from litestar.types import Message, Scope
 from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
+from service.housekeeping import background_lifespan
 from service.pages import static_files_router, template_config
 from service.routes.accounts import AccountController
 from service.routes.admin_pages import AdminPageController
@@ -35,8 +36,8 @@ from service.routes.services import ServiceController
 from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
 from service.reports import ReportCache
 from service.settings import Settings
-from service.threads import webhook_lifespan
-from service.waves import SigningKeys
+from service.threads import WORKER_INTERVAL_SECONDS, deliver_webhooks
+from service.waves import SigningKeys, close_expired_waves
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -53,6 +54,8 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Waves close on their last day's end; a minute's delay is of no consequence.
+WAVE_CLOSER_INTERVAL_SECONDS = 60
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -133,7 +136,13 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
-        lifespan=[pool_lifespan(settings), webhook_lifespan()],
+        lifespan=[
+            pool_lifespan(settings),
+            background_lifespan({
+                "webhook_worker": (WORKER_INTERVAL_SECONDS, deliver_webhooks),
+                "wave_closer": (WAVE_CLOSER_INTERVAL_SECONDS, close_expired_waves),
+            }),
+        ],
         state=app_state(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -251,32 +251,6 @@ async def deliver_due(pool: Any, kek: bytes, *, now: datetime | None = None,
     return tried
 
 
-async def webhook_worker(app: Any) -> None:
-    """Background loop (one per process) that retries due deliveries."""
-    while True:
-        await asyncio.sleep(WORKER_INTERVAL_SECONDS)
-        if not app.state.get("webhook_worker", True):
-            continue
-        try:
-            await deliver_due(app.state.pool, app.state.settings.key_encryption_key)
-        except Exception:  # noqa: BLE001 — the loop must outlive one bad round
-            log.exception("webhook delivery round failed")
-
-
-def webhook_lifespan():
-    """Lifespan hook: run :func:`webhook_worker` while the app serves."""
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def lifespan(app: Any):
-        task = asyncio.create_task(webhook_worker(app))
-        try:
-            yield
-        finally:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-
-    return lifespan
+async def deliver_webhooks(app: Any) -> None:
+    """Background job (see service.housekeeping): retry the deliveries that are due."""
+    await deliver_due(app.state.pool, app.state.settings.key_encryption_key)

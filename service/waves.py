@@ -176,3 +176,13 @@ async def instrument_by_hash(state: Any, db: Any, digest: str) -> Instrument:
             raise LookupError(f"instrument version {digest} is not stored")
         cache[digest] = found
     return found
+
+
+async def close_expired_waves(app: Any) -> list[UUID]:
+    """Background job: close waves past their closing date, and erase their arrival
+    order as a manual close does."""
+    async with app.state.pool.acquire() as conn, conn.transaction():
+        closed = await campaigns_q.close_expired(conn)
+        for campaign_id in closed:
+            await campaigns_q.scrub_wave_order(conn, campaign_id=campaign_id)
+    return closed

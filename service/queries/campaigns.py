@@ -204,6 +204,19 @@ async def close_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> None
     await conn.execute("update campaigns set status = 'closed' where id = $1 and status = 'open'", campaign_id)
 
 
+async def close_expired(conn: asyncpg.Connection) -> list[UUID]:
+    """Close the open waves whose last day has passed (one replica wins each row)."""
+    rows = await conn.fetch(
+        """
+        update campaigns set status = 'closed'
+        where id in (select id from campaigns where status = 'open' and closes_on < current_date
+                     for update skip locked)
+        returning id
+        """
+    )
+    return [r["id"] for r in rows]
+
+
 async def scrub_wave_order(conn: asyncpg.Connection, *, campaign_id: UUID) -> None:
     """Rewrite a closed wave's issuance and anonymous rows in a random order, in one
     transaction, so neither their physical order nor their transaction ids (``xmin``)

@@ -293,3 +293,26 @@ async def test_members_see_only_their_open_waves(client, db):
     await login(client, "moderator")
     assert (await client.get("/api/campaigns")).json() == []
     assert (await client.get(f"/api/campaigns/{wave['id']}")).status_code == 404
+
+
+async def test_waves_past_their_last_day_are_closed_by_housekeeping(client, db, database_url):
+    from types import SimpleNamespace
+
+    import asyncpg
+
+    from service.waves import close_expired_waves
+
+    past = date.today() - timedelta(days=10)
+    wave = await create_wave(client, db, opens_on=str(past), closes_on=str(past + timedelta(days=9)))
+    current = await create_wave(client, db, title="Current")
+    assert wave["status"] == "open"
+    with pytest.raises(Exception, match="409"):
+        await token_for(client, wave["id"], role_email("member"))
+    # The job as a replica's loop runs it, on a pool of its own.
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as pool:
+        app = SimpleNamespace(state=SimpleNamespace(pool=pool))
+        closed = await close_expired_waves(app)
+        assert [str(c) for c in closed] == [wave["id"]]
+        assert await close_expired_waves(app) == []
+    statuses = dict(await db.fetch("select id::text, status from campaigns"))
+    assert statuses == {wave["id"]: "closed", current["id"]: "open"}

@@ -28,7 +28,7 @@ async def tclient(thread_settings) -> AsyncIterator[AsyncTestClient]:
     """The app with a small allowance and throttle, and no background webhook worker
     (tests drive deliveries themselves, with their own clock)."""
     app = create_app(thread_settings)
-    app.state.webhook_worker = False
+    app.state.webhook_worker_enabled = False
     async with AsyncTestClient(app, base_url="http://127.0.0.1:8000") as c:
         c.litestar_app = app
         yield c
