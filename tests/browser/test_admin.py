@@ -1,13 +1,21 @@
 """An admin runs the organisation through the pages: creates an account, gives it roles,
 deactivates another (after a confirmation), puts the new account in a group and makes it
 a service's owner. Nothing leaves the origin and the Content Security Policy refuses
-nothing; the pages fit a phone's width."""
+nothing; the pages fit a phone's width. Also: the wave report page links its exports."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
+from instruments import instrument_hash, load_builtin
+from service.db import init_connection
+from service.demo import open_wave, store_synthetic_responses, synthetic_answers
+from service.queries.campaigns import close_campaign
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
+from tests.integration.conftest import TEST_SETTINGS
+from tests.integration.waves import make_audience, make_service as insert_service
 from tests.support import role_email
 
 pytestmark = pytest.mark.browser
@@ -161,3 +169,29 @@ async def test_pages_fit_a_phone(browser, live_server, role):
         clean(page)
     finally:
         await context.close()
+
+
+async def test_wave_report_links_its_exports(page, db):
+    await init_connection(db)
+    manager = await db.fetchval("select id from accounts where email = $1", role_email("manager"))
+    pulse = load_builtin("pulse")
+    today = date.today()
+    wave = await open_wave(
+        db, TEST_SETTINGS, title="Export me", description="", service_id=await insert_service(db, name="Desk"),
+        instrument_hash=instrument_hash(pulse), audience_group_id=await make_audience(db, size=7, name="All"),
+        opens_on=today - timedelta(days=9), closes_on=today - timedelta(days=1), k_scores=5, k_comments=10,
+        created_by=manager,
+    )
+    await store_synthetic_responses(db, wave, pulse, synthetic_answers(pulse, 12), submitted_on=today)
+    await close_campaign(db, campaign_id=wave)
+    await sign_in(page, "manager")
+    await page.goto(f"/waves/{wave}")
+    exports = page.locator("#report-exports")
+    json_link = exports.get_by_role("link", name="Download the report (JSON)")
+    assert await json_link.get_attribute("href") == f"/api/campaigns/{wave}/export/json"
+    async with page.expect_download() as download:
+        await exports.get_by_role("link", name="Download the report (CSV)").click()
+    assert (await download.value).suggested_filename == f"report-{wave}.csv"
+    exported = await page.request.get(await json_link.get_attribute("href"))
+    assert exported.ok and (await exported.json())["campaign"]["title"] == "Export me"
+    clean(page)

@@ -118,6 +118,11 @@ if (!waveResult.ok) {
   }
   parts.push(el("h2", {}, "Report"));
   if (report.ok && report.body) {
+    // Exports hold the report's aggregates only: suppressed cells stay suppressed, comments stay out.
+    parts.push(el("p", { class: "actions", id: "report-exports" },
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, "Download the report (CSV)"),
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/json`, download: "" }, "Download the report (JSON)")),
+      el("p", { class: "hint" }, "The downloads hold the report's figures (suppressed cells stay suppressed), not its comments."));
     parts.push(...(await reportParts(report.body)));
   } else if (report.status === 404) {
     parts.push(el("p", { id: "no-report" }, "The gap report is not available yet."));
