@@ -100,7 +100,9 @@ async def make_group(page) -> None:
     dana = editor.get_by_label("Dana Owner (dana@test.example)")
     assert await dana.is_visible()
     assert not await editor.get_by_label(f"Admin ({role_email('admin')})").is_visible(), "the search hides the rest"
-    await dana.check()
+    await dana.focus()
+    await page.keyboard.press("Space")  # keyboard only
+    assert await dana.is_checked()
     assert "1 selected · 1 of" in await editor.locator("#e-members-count").inner_text()
     await editor.get_by_label("Find accounts").fill("")
     await editor.get_by_label(f"Owner ({role_email('owner')})").check()
@@ -119,7 +121,7 @@ async def make_service(page) -> None:
     assert "First answer within (hours): A whole number from 1 to 8760." in await page.locator("#create-form-errors").inner_text()
     await form.get_by_label("First answer within (hours)").fill("8")
     await form.get_by_label("Dana Owner (dana@test.example)").check()
-    await form.get_by_role("button", name="Create the service").click()
+    await form.get_by_label("First answer within (hours)").press("Enter")  # Enter submits, as in any form
     await page.locator("#create-form-status").get_by_text("Created “Mail”, owned by Dana Owner.").wait_for()
     row = page.locator("#services tbody tr", has_text="Mail")
     assert "Dana Owner" in await row.inner_text() and "8 h" in await row.inner_text()
@@ -166,6 +168,7 @@ async def test_pages_fit_a_phone(browser, live_server, role):
         # The manager edits the catalogue too, with the same owner choices.
         await page.goto("/admin/services")
         assert await page.get_by_label(f"Owner ({role_email('owner')})").count() == 1
+        await screenshot(page, f"admin-services-phone-{role}")
         clean(page)
     finally:
         await context.close()

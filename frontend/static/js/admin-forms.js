@@ -16,7 +16,7 @@ export function field(input, label, hint) {
  * the fieldset; `filter` adds a search box that hides the options not matching it.
  */
 export function checkboxes({ id, legend, name, options, hint = null, filter = false }) {
-  const labels = options.map((o) => el("label", { "data-text": o.label.toLowerCase() },
+  const labels = options.map((o) => el("label", { class: "check", "data-text": o.label.toLowerCase() },
     el("input", { type: "checkbox", name, value: o.value, checked: Boolean(o.checked) }), o.label));
   const count = el("p", { class: "hint", id: `${id}-count`, "aria-live": "polite" });
   const fieldset = el("fieldset", { class: "checks", id, "data-field": name, "aria-describedby": hint ? `${id}-hint` : null },

@@ -51,7 +51,7 @@ async function edit(id) {
     done: async (body, status) => { say(status, `Saved “${body.group.name}”.`); await load(); },
   });
   const choices = checkboxes({
-    id: "e-members", legend: "Members", name: "account_ids", filter: true,
+    id: "e-members", legend: `Accounts in “${group.name}”`, name: "account_ids", filter: true,
     options: accounts.body.map((a) => ({
       value: a.id, checked: memberIds.has(a.id),
       label: `${a.display_name} (${a.email})${a.active ? "" : ", deactivated"}`,

@@ -22,7 +22,7 @@ async function load() {
   if (!services.length) return show(list, el("p", {}, "No services yet."));
   show(list, el("div", { class: "table-wrap" }, el("table", {},
     el("caption", { class: "visually-hidden" }, "Services"),
-    el("thead", {}, el("tr", {}, ["Service", "Owners", "First answer within", "Action within", "Status", "Actions"]
+    el("thead", {}, el("tr", {}, ["Service", "Owners", "First answer within", "Act on action items within", "Status", "Actions"]
       .map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, services.map((s) => el("tr", { "data-service-id": s.id },
       el("th", { scope: "row" }, s.name),
@@ -57,7 +57,7 @@ function serviceFields(prefix, service) {
       "No active account holds the owner role yet, so there is nobody to choose. An admin gives the role on the Accounts page.");
   f.fields = [field(f.name, "Name"), field(f.description, "Description (optional)"),
     field(f.hours, "First answer within (hours)", "How soon an owner answers new feedback, 1 to 8760 hours."),
-    field(f.days, "Action within (days)", "How soon an agreed action is done, 1 to 3650 days."), f.owners];
+    field(f.days, "Act on action items within (days)", "How soon a proposed action item is accepted, 1 to 3650 days."), f.owners];
   f.check = () => {
     const e = [];
     required(f.name, "name", e);
