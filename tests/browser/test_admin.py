@@ -110,6 +110,16 @@ async def make_group(page) -> None:
     await editor.get_by_text("“Pilots” now has 2 members.").wait_for()
     await page.locator("#groups tbody tr", has_text="Pilots").locator("td.num", has_text="2").wait_for()
     await screenshot(page, "admin-groups")
+    # Deleting asks first; the group leaves the list.
+    await form.get_by_label("Name").fill("Temporary")
+    await form.get_by_role("button", name="Create the group").click()
+    await page.locator("#groups tbody tr", has_text="Temporary").get_by_role("button", name="Edit Temporary").click()
+    await editor.get_by_role("button", name="Delete “Temporary”…").click()
+    assert await editor.get_by_text("it cannot be undone").is_visible()
+    await editor.get_by_role("button", name="Yes, delete “Temporary”").click()
+    await page.locator("#admin-message").get_by_text("Deleted “Temporary”.").wait_for()
+    assert await page.locator("#groups tbody tr", has_text="Temporary").count() == 0
+    assert await focused_id(page) == "admin-message"
 
 
 async def make_service(page) -> None:
