@@ -99,9 +99,15 @@ class GroupController(Controller):
         return await _detail(db, group_id)
 
     @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
-            responses={**_ERRORS, **_NOT_FOUND})
+            responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The group is a wave's audience")})
     async def delete_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> None:
-        if not await q.delete_group(db, group_id=group_id):
+        try:
+            async with db.transaction():
+                deleted = await q.delete_group(db, group_id=group_id)
+        except asyncpg.ForeignKeyViolationError:
+            raise Problem(409, "conflict", "The group is the audience of a survey wave; waves keep their audience, "
+                          "so it cannot be deleted") from None
+        if not deleted:
             raise Problem(404, "not-found", f"No group {group_id}")
 
     @put(

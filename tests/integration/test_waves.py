@@ -316,3 +316,14 @@ async def test_waves_past_their_last_day_are_closed_by_housekeeping(client, db, 
         assert await close_expired_waves(app) == []
     statuses = dict(await db.fetch("select id::text, status from campaigns"))
     assert statuses == {wave["id"]: "closed", current["id"]: "open"}
+
+
+async def test_a_waves_audience_group_cannot_be_deleted(client, db):
+    wave = await create_wave(client, db)
+    client.cookies.clear()
+    await login(client, "admin")
+    response = await client.delete(f"/api/groups/{wave['audience_group_id']}")
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "audience" in response.json()["detail"]
+    assert await db.fetchval("select count(*) from groups where id = $1::uuid", wave["audience_group_id"]) == 1
