@@ -13,10 +13,15 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
 import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.settings import Settings
 
 from tests.support import PASSWORD, ROLES, role_email
 
@@ -96,3 +101,51 @@ async def db(database_url) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     yield conn
     await conn.close()
+
+
+# The app ------------------------------------------------------------------------------
+
+TEST_SETTINGS = Settings(
+    environment="test",
+    secret_key=b"s" * 32,
+    key_encryption_key=b"k" * 32,
+    max_body_bytes=64 * 1024,
+    login_max_failures=3,
+    db_pool_min=1,
+    db_pool_max=4,
+)
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return replace(TEST_SETTINGS, database_url=database_url)
+
+
+@pytest.fixture
+async def client(settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(create_app(settings), base_url="http://127.0.0.1:8000") as c:
+        yield c
+
+
+@pytest.fixture
+def live_server(settings):
+    """The app served by a real uvicorn (configured as `candor serve` does) on a free port."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from service.cli import uvicorn_config
+
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, "127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)

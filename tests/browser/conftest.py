@@ -1,24 +1,19 @@
 """A real server on a free port, and headless Chromium to drive it.
 
 The app runs under uvicorn in a thread, configured as ``candor serve`` configures it,
-on the test's own fresh database. Every browser context records each request URL and
+on the test's own fresh database (``live_server`` in tests/conftest.py). Every browser context records each request URL and
 every console message, so tests can assert that nothing left the origin and that the
 Content Security Policy refused nothing.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from service.app import create_app
-from service.cli import uvicorn_config
-from tests.integration.conftest import TEST_SETTINGS
 from tests.support import PASSWORD, role_email
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,24 +31,6 @@ async def browser() -> AsyncIterator[object]:
         chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
-
-
-@pytest.fixture
-def live_server(database_url) -> Iterator[str]:
-    import uvicorn
-
-    settings = replace(TEST_SETTINGS, database_url=database_url, login_max_failures=3)
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, "127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from service.db import init_connection
 from service.demo import open_wave, store_synthetic_responses, synthetic_answers
 from service.queries.campaigns import close_campaign
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
-from tests.integration.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS
 from tests.integration.waves import make_audience, make_service as insert_service
 from tests.support import role_email
 
