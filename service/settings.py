@@ -60,6 +60,9 @@ class Settings:
     thread_tokens_per_month: int = 10
     # Failed thread-secret look-ups per minute, service-wide, before further look-ups get 429.
     thread_secret_failures_per_minute: int = 60
+    # Service-desk webhooks may only reach public addresses unless this is set (e.g. for
+    # a service desk inside the organisation's network, or tests on 127.0.0.1).
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -137,6 +140,7 @@ class Settings:
             issuer_name=issuer_name,
             thread_tokens_per_month=integer("CANDOR_THREAD_TOKENS_PER_MONTH", 10, 1, 1000),
             thread_secret_failures_per_minute=integer("CANDOR_THREAD_SECRET_FAILURES_PER_MINUTE", 60, 1, 100_000),
+            webhook_allow_private=env.get("CANDOR_WEBHOOK_ALLOW_PRIVATE", "false").lower() in ("1", "true", "yes"),
         )
         if missing or invalid:
             raise SettingsError(missing=missing, invalid=invalid)

@@ -30,10 +30,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
 import secrets
+import socket
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -207,6 +209,32 @@ def next_attempt(attempts_done: int, now: datetime) -> datetime | None:
     return now + timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempts_done - 1))
 
 
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+async def refuse_destination(url: str, *, allow_private: bool) -> str | None:
+    """Why the server must not post to ``url``, or None.
+
+    Unless private destinations are allowed, every address the host resolves to must be
+    public: an owner's webhook must not make the server reach into its own network
+    (loopback, private ranges, link-local cloud metadata). Checked when a webhook is
+    set and again before each delivery (names can be re-pointed).
+    """
+    if allow_private:
+        return None
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return "the host name does not resolve"
+    if not infos or not all(_public(info[4][0]) for info in infos):
+        return "the address is private, loopback or reserved (set CANDOR_WEBHOOK_ALLOW_PRIVATE to allow)"
+    return None
+
+
 async def attempt_delivery(http: httpx.AsyncClient, url: str, secret: bytes, delivery: Delivery) -> tuple[int | None, str]:
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     try:
@@ -220,7 +248,7 @@ async def attempt_delivery(http: httpx.AsyncClient, url: str, secret: bytes, del
 
 
 async def deliver_due(pool: Any, kek: bytes, *, now: datetime | None = None,
-                      http: httpx.AsyncClient | None = None) -> int:
+                      http: httpx.AsyncClient | None = None, allow_private: bool = False) -> int:
     """Try every pending delivery whose time has come; returns how many were tried.
     Rows are claimed with SKIP LOCKED, so several replicas can run this at once."""
     now = now or datetime.now(UTC)
@@ -235,6 +263,10 @@ async def deliver_due(pool: Any, kek: bytes, *, now: datetime | None = None,
                 if hook is None or not hook.active:
                     await q.record_attempt(conn, delivery_id=delivery.id, state="failed", status=None,
                                            error="no active webhook", next_attempt_at=None, now=now)
+                    continue
+                if refused := await refuse_destination(hook.url, allow_private=allow_private):
+                    await q.record_attempt(conn, delivery_id=delivery.id, state="failed", status=None,
+                                           error=refused, next_attempt_at=None, now=now)
                     continue
                 secret = decrypt_webhook_secret(kek, delivery.service_id, hook.secret)
                 status, error = await attempt_delivery(http, hook.url, secret, delivery)
@@ -253,4 +285,5 @@ async def deliver_due(pool: Any, kek: bytes, *, now: datetime | None = None,
 
 async def deliver_webhooks(app: Any) -> None:
     """Background job (see service.housekeeping): retry the deliveries that are due."""
-    await deliver_due(app.state.pool, app.state.settings.key_encryption_key)
+    settings = app.state.settings
+    await deliver_due(app.state.pool, settings.key_encryption_key, allow_private=settings.webhook_allow_private)

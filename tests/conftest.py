@@ -111,6 +111,7 @@ TEST_SETTINGS = Settings(
     key_encryption_key=b"k" * 32,
     max_body_bytes=64 * 1024,
     login_max_failures=3,
+    webhook_allow_private=True,  # the tests' webhook receivers listen on 127.0.0.1
     db_pool_min=1,
     db_pool_max=4,
 )

@@ -26,6 +26,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from crypto.tokens import TokenError, TokenRequest, issue_token_response
 from service import threads as logic
 from service.auth import requires_login, requires_roles
+from instruments.errors import FieldError
 from service.errors import Problem, problem_spec
 from service.queries import services as services_q
 from service.queries import threads as q
@@ -371,6 +372,9 @@ class ServiceThreadsController(Controller):
         data: JSONBody[WebhookSettings],
     ) -> WebhookView:
         await _service_staff(request, db, service_id, "admin")
+        if refused := await logic.refuse_destination(data.url, allow_private=state.settings.webhook_allow_private):
+            raise Problem(422, "validation", f"The webhook cannot be sent there: {refused}",
+                          errors=[FieldError(field="url", reason=refused)])
         secret = logic.encrypt_webhook_secret(state.settings.key_encryption_key, service_id, data.secret)
         await q.upsert_webhook(db, service_id=service_id, url=data.url, secret=secret, active=data.active,
                                updated_by=request.scope["user"].id)

@@ -417,18 +417,18 @@ async def test_ticket_webhook_is_signed_retried_and_logged(tclient, db, thread_s
         queued = await tclient.post(f"/api/threads/{thread_id}/ticket")
         assert queued.status_code == 202 and queued.json()["state"] == "pending"
         now = datetime.now(UTC) + timedelta(seconds=1)
-        assert await logic.deliver_due(pool, kek, now=now) == 1
+        assert await logic.deliver_due(pool, kek, now=now, allow_private=True) == 1
         row = await db.fetchrow("select state, attempts, last_status, next_attempt_at from webhook_deliveries")
         assert (row["state"], row["attempts"], row["last_status"]) == ("pending", 1, 500)
         assert row["next_attempt_at"] == now + timedelta(seconds=logic.BACKOFF_SECONDS)
         # Not due yet: nothing is sent.
-        assert await logic.deliver_due(pool, kek, now=now + timedelta(seconds=1)) == 0
+        assert await logic.deliver_due(pool, kek, now=now + timedelta(seconds=1), allow_private=True) == 0
         now2 = now + timedelta(seconds=logic.BACKOFF_SECONDS)
-        await logic.deliver_due(pool, kek, now=now2)
+        await logic.deliver_due(pool, kek, now=now2, allow_private=True)
         row = await db.fetchrow("select state, attempts, last_status, next_attempt_at from webhook_deliveries")
         assert (row["state"], row["attempts"], row["last_status"]) == ("pending", 2, 503)
         assert row["next_attempt_at"] == now2 + timedelta(seconds=2 * logic.BACKOFF_SECONDS)  # back-off doubles
-        await logic.deliver_due(pool, kek, now=row["next_attempt_at"])
+        await logic.deliver_due(pool, kek, now=row["next_attempt_at"], allow_private=True)
         assert await db.fetchval("select state from webhook_deliveries") == "delivered"
     assert len(receiver.requests) == 3
     headers, body = receiver.requests[-1]
@@ -455,7 +455,7 @@ async def test_webhook_gives_up_after_the_last_attempt(tclient, db, thread_setti
         await tclient.post(f"/api/threads/{thread_id}/ticket")
         now = datetime.now(UTC) + timedelta(seconds=1)
         for _ in range(logic.MAX_ATTEMPTS):
-            await logic.deliver_due(pool, thread_settings.key_encryption_key, now=now)
+            await logic.deliver_due(pool, thread_settings.key_encryption_key, now=now, allow_private=True)
             now = await db.fetchval("select next_attempt_at from webhook_deliveries")
     await pool.close()
     row = await db.fetchrow("select state, attempts from webhook_deliveries")
@@ -472,3 +472,37 @@ async def test_only_the_services_owners_configure_its_webhook(tclient, db):
     assert response.status_code == 403
     bad = await tclient.put(f"/api/services/{service_id}/webhook", json={"url": "ftp://x", "secret": "x" * 16})
     assert bad.status_code == 422
+
+
+async def test_webhooks_do_not_reach_into_the_servers_own_network(tclient, db, thread_settings):
+    """Without CANDOR_WEBHOOK_ALLOW_PRIVATE an owner cannot point the server at loopback,
+    private or link-local addresses, neither when setting the webhook nor at delivery."""
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from service.app import create_app
+
+    service_id = await _service(db)
+    strict = replace(thread_settings, webhook_allow_private=False)
+    async with AsyncTestClient(create_app(strict), base_url="http://127.0.0.1:8000") as client:
+        await signed_in(client, "owner")
+        for url in ("http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest",
+                    "http://localhost/hook", "http://[::1]/hook"):
+            response = await client.put(f"/api/services/{service_id}/webhook", json={"url": url, "secret": "x" * 16})
+            assert response.status_code == 422, url
+            assert response.json()["errors"][0]["field"] == "url"
+    assert await db.fetchval("select count(*) from service_webhooks") == 0
+    assert await logic.refuse_destination("http://127.0.0.1/x", allow_private=True) is None
+    # A webhook set while private targets were allowed is refused at delivery once they are not.
+    thread_id, _ = await new_thread(tclient, service_id)
+    await signed_in(tclient, "owner")
+    await tclient.put(f"/api/services/{service_id}/webhook", json={"url": "http://127.0.0.1:9/x", "secret": "x" * 16})
+    await tclient.post(f"/api/threads/{thread_id}/ticket")
+    pool = await create_pool(thread_settings)
+    try:
+        await logic.deliver_due(pool, thread_settings.key_encryption_key, now=datetime.now(UTC) + timedelta(seconds=1))
+    finally:
+        await pool.close()
+    row = await db.fetchrow("select state, last_error from webhook_deliveries")
+    assert row["state"] == "failed" and "private" in row["last_error"]
