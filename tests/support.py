@@ -17,3 +17,16 @@ async def login(client, role: str, password: str = PASSWORD) -> str:
     token = response.json()["csrf_token"]
     client.headers["x-csrf-token"] = token
     return token
+
+
+async def dump_tables(db) -> dict[str, list[dict]]:
+    """Every row of every table: what an insider with the database sees."""
+    tables = [r["tablename"] for r in await db.fetch("select tablename from pg_tables where schemaname = 'public'")]
+    return {t: [dict(r) for r in await db.fetch(f'select * from "{t}"')] for t in tables}
+
+
+def cell_text(value) -> str:
+    """A cell as text to search in (bytes as hex, as a dump would show them)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)

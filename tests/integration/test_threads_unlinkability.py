@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import logging
 
-from service.client import fetch_thread_key, open_thread, request_thread_tokens, thread_call
+from service.client import (
+    fetch_thread_key,
+    open_thread,
+    request_thread_tokens,
+    thread_call,
+)
 from service.threads import new_secret
 from tests.integration.threads import signed_in, tclient, thread_settings  # noqa: F401 — fixtures
 from tests.integration.waves import MEMBERS, make_audience, make_service
-from tests.support import PASSWORD, role_email
+from tests.support import PASSWORD, cell_text, dump_tables, role_email
 
 ANONYMOUS_TABLES = {"threads", "thread_spent_tokens"}
-
-
-async def _dump(db) -> dict[str, list[dict]]:
-    tables = [r["tablename"] for r in await db.fetch("select tablename from pg_tables where schemaname = 'public'")]
-    return {t: [dict(r) for r in await db.fetch(f'select * from "{t}"')] for t in tables}
-
-
-def _text(value) -> str:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return str(value)
 
 
 async def test_nothing_links_a_member_to_a_thread(tclient, db, caplog):
@@ -59,22 +53,22 @@ async def test_nothing_links_a_member_to_a_thread(tclient, db, caplog):
     for secret in secrets:
         await thread_call(tclient, "GET", "", secret)
 
-    dump = await _dump(db)
+    dump = await dump_tables(db)
     members = [a for a in dump["accounts"] if a["email"] in emails]
     member_values = {str(a["id"]) for a in members} | {a["email"] for a in members} | {
-        a["display_name"] for a in members} | {_text(s["token_hash"]) for s in dump["sessions"]
+        a["display_name"] for a in members} | {cell_text(s["token_hash"]) for s in dump["sessions"]
                                                if str(s["account_id"]) in {str(a["id"]) for a in members}}
     threads = dump["threads"]
     author_messages = [m for m in dump["thread_messages"] if not m["from_staff"]]
-    anonymous_values = ({str(t["id"]) for t in threads} | {_text(t["secret_hash"]) for t in threads}
+    anonymous_values = ({str(t["id"]) for t in threads} | {cell_text(t["secret_hash"]) for t in threads}
                         | {str(m["id"]) for m in author_messages}
-                        | {_text(s["nonce"]) for s in dump["thread_spent_tokens"]})
+                        | {cell_text(s["nonce"]) for s in dump["thread_spent_tokens"]})
     assert len(threads) == len(emails) and len(author_messages) == 2 * len(emails)
 
     # 1. No row holds both a member's account value and a thread-side value; thread rows hold none.
     for table, rows in dump.items():
         for row in rows:
-            text = " ".join(_text(v) for v in row.values())
+            text = " ".join(cell_text(v) for v in row.values())
             has_member = any(v in text for v in member_values)
             assert not (has_member and any(v in text for v in anonymous_values)), f"{table} links: {row}"
             if table in ANONYMOUS_TABLES:

@@ -12,22 +12,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
 from service.client import redeem
-from tests.support import role_email
+from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.support import cell_text, dump_tables, login, role_email
 
 ANONYMOUS_TABLES = {"responses", "spent_tokens"}
-
-
-async def _dump(db) -> dict[str, list[dict]]:
-    tables = [r["tablename"] for r in await db.fetch("select tablename from pg_tables where schemaname = 'public'")]
-    return {t: [dict(r) for r in await db.fetch(f'select * from "{t}"')] for t in tables}
-
-
-def _text(value) -> str:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return str(value)
 
 
 async def test_nothing_links_an_account_to_what_it_wrote(client, db, caplog):
@@ -43,14 +32,14 @@ async def test_nothing_links_an_account_to_what_it_wrote(client, db, caplog):
         assert response.status_code == 201
         receipts.append(response.json()["receipt"])
 
-    dump = await _dump(db)
+    dump = await dump_tables(db)
     accounts = dump["accounts"]
     account_values = {str(a["id"]) for a in accounts} | {a["email"] for a in accounts} | {
-        a["display_name"] for a in accounts} | {_text(s["token_hash"]) for s in dump["sessions"]}
+        a["display_name"] for a in accounts} | {cell_text(s["token_hash"]) for s in dump["sessions"]}
     responses = dump["responses"]
     spent = dump["spent_tokens"]
     anonymous_values = {str(r["id"]) for r in responses} | {r["receipt"] for r in responses} | {
-        _text(s["nonce"]) for s in spent}
+        cell_text(s["nonce"]) for s in spent}
     assert len(responses) == len(spent) == len(emails)
     assert set(receipts) == {r["receipt"] for r in responses}
 
@@ -58,7 +47,7 @@ async def test_nothing_links_an_account_to_what_it_wrote(client, db, caplog):
     #    anonymous tables hold no account-side value at all.
     for table, rows in dump.items():
         for row in rows:
-            text = " ".join(_text(v) for v in row.values())
+            text = " ".join(cell_text(v) for v in row.values())
             has_account = any(v in text for v in account_values)
             has_anonymous = any(v in text for v in anonymous_values)
             assert not (has_account and has_anonymous), f"{table} links an account to a submission: {row}"
@@ -132,7 +121,6 @@ async def test_closing_a_wave_erases_the_order_of_arrival(client, db):
     campaign_id = uuid.UUID(wave["id"])
     assert await db.fetchval(per_row.format("responses"), campaign_id) == len(emails)  # one per submission
     client.cookies.clear()
-    from tests.support import login
 
     await login(client, "manager")
     assert (await client.post(f"/api/campaigns/{wave['id']}/close")).status_code == 200
@@ -147,7 +135,6 @@ async def test_closing_a_wave_erases_the_order_of_arrival(client, db):
 
 
 async def test_sessions_keep_only_a_coarse_activity_time(client, db):
-    from tests.support import login
 
     await login(client, "member")
     first = await db.fetchval("select last_seen_at from sessions")

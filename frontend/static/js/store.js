@@ -1,26 +1,12 @@
 // The browser's own records, in IndexedDB: tokens (one per wave) and receipts.
 // Nothing here is ever sent to the server except a token, once, with an answer.
 
-const DB_NAME = "candor";
-const VERSION = 1;
+import { database } from "./idb.js";
 
-let opening = null;
-
-function open() {
-  if (!opening) {
-    opening = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains("tokens")) db.createObjectStore("tokens", { keyPath: "campaignId" });
-        if (!db.objectStoreNames.contains("receipts")) db.createObjectStore("receipts", { keyPath: "receipt" });
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-  return opening;
-}
+const open = database("candor", 1, (db) => {
+  if (!db.objectStoreNames.contains("tokens")) db.createObjectStore("tokens", { keyPath: "campaignId" });
+  if (!db.objectStoreNames.contains("receipts")) db.createObjectStore("receipts", { keyPath: "receipt" });
+});
 
 function done(request) {
   return new Promise((resolve, reject) => {

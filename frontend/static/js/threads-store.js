@@ -3,25 +3,12 @@
 // with their secrets. Nothing here is sent anywhere except a token (once, to open a
 // thread) and a secret (in the Authorization header of its own thread's requests).
 
-const DB_NAME = "candor-threads";
-const VERSION = 1;
-let opening = null;
+import { database } from "./idb.js";
 
-function open() {
-  if (!opening) {
-    opening = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        db.createObjectStore("tokens", { keyPath: "id", autoIncrement: true });
-        db.createObjectStore("threads", { keyPath: "threadId" });
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-  return opening;
-}
+const open = database("candor-threads", 1, (db) => {
+  db.createObjectStore("tokens", { keyPath: "id", autoIncrement: true });
+  db.createObjectStore("threads", { keyPath: "threadId" });
+});
 
 function finished(tx, value) {
   return new Promise((resolve, reject) => {
