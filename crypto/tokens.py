@@ -456,6 +456,7 @@ def verify_token(
     challenge: TokenChallenge | bytes,
     *,
     key_id: bytes | None = None,
+    challenge_digest: bytes | None = None,
 ) -> Token:
     """Verifier: check a type-2 Token (RFC 9578 §6.4).
 
@@ -472,6 +473,9 @@ def verify_token(
         The challenge the server issued for this resource.
     key_id : bytes, optional
         The key's stored ``token_key_id``, to skip recomputing it.
+    challenge_digest : bytes, optional
+        ``SHA-256(challenge)`` computed once by a verifier that checks many tokens
+        against the same challenge.
 
     Returns
     -------
@@ -491,7 +495,7 @@ def verify_token(
     else:
         key, spki = _public_key(public_key)
         key_id = token_key_id(spki) if key_id is None else key_id
-    expected_digest = hashlib.sha256(_challenge_bytes(challenge)).digest()
+    expected_digest = challenge_digest or hashlib.sha256(_challenge_bytes(challenge)).digest()
     if not hmac.compare_digest(token.challenge_digest, expected_digest):
         raise TokenChallengeMismatchError("token was issued for another challenge")
     if not hmac.compare_digest(token.token_key_id, key_id):

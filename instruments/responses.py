@@ -115,6 +115,7 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
     columns = instrument.columns
     points = instrument.scale.points
     allow_null = instrument.scale.allow_not_applicable
+    found = 0
     for item in instrument.items:
         given = answers.get(item.key, _MISSING)
         if given is _MISSING:
@@ -124,23 +125,32 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
         if not isinstance(given, dict):
             _add(errors, f"items.{item.key}", "must be an object of column answers")
             continue
+        found += 1
+        complete = True
         for column in columns:
+            point = given.get(column, _MISSING)
+            if type(point) is int and 1 <= point <= points:
+                continue  # the usual case: no field name to build (this runs for every answer)
             field = f"items.{item.key}.{column}"
-            if column not in given:
+            if point is _MISSING:
+                complete = False
                 _add(errors, field, "missing answer")
             else:
-                _check_point(given[column], field, points, errors, allow_null=allow_null)
-        for column in given:
-            if column not in columns:
-                _add(
-                    errors,
-                    f"items.{item.key}.{column}",
-                    f"unknown column (this instrument asks for: {', '.join(columns)})",
-                )
-    known = {item.key for item in instrument.items}
-    for key in answers:
-        if key not in known:
-            _add(errors, f"items.{key}", "unknown item")
+                _check_point(point, field, points, errors, allow_null=allow_null)
+        # Every required column present and no more keys than columns: nothing unknown.
+        if not complete or len(given) != len(columns):
+            for column in given:
+                if column not in columns:
+                    _add(
+                        errors,
+                        f"items.{item.key}.{column}",
+                        f"unknown column (this instrument asks for: {', '.join(columns)})",
+                    )
+    if len(answers) > found:
+        known = {item.key for item in instrument.items}
+        for key in answers:
+            if key not in known:
+                _add(errors, f"items.{key}", "unknown item")
 
 
 def _check_importance(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from litestar import Litestar, Request
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -58,14 +58,25 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 WAVE_CLOSER_INTERVAL_SECONDS = 60
 
 
+_ENCODED_HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
+_NO_STORE = (b"cache-control", b"no-store")
+_SECURITY_NAMES = frozenset(name for name, _ in _ENCODED_HEADERS)
+_PRIVATE_NAMES = _SECURITY_NAMES | {b"cache-control"}
+
+
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """Every response, errors and unknown routes included, carries the same headers."""
+    """Every response, errors and unknown routes included, carries the same headers
+    (pre-encoded: this runs for every response, the busiest endpoint's included)."""
     if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in SECURITY_HEADERS.items():
-            headers[name] = value
-        if scope.get("path", "").startswith(("/api/", "/anon/")):
-            headers["cache-control"] = "no-store"
+        path = scope.get("path", "")
+        private = path.startswith(("/api/", "/anon/"))
+        # Ours replace any the handler set; API answers are never cached.
+        drop = _PRIVATE_NAMES if private else _SECURITY_NAMES
+        headers = [h for h in message.get("headers", ()) if h[0].lower() not in drop]
+        headers.extend(_ENCODED_HEADERS)
+        if private:
+            headers.append(_NO_STORE)
+        message["headers"] = headers
 
 
 async def require_media_type(request: Request) -> None:

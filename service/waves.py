@@ -120,17 +120,17 @@ def today() -> date:
 def receipt_for(campaign_id: UUID, response_id: UUID, submitted_on: date, packed: PackedAnswers) -> str:
     """A hash of exactly what was stored (the row's values), which the respondent keeps
     to check later against what the server shows for it."""
-    return canonical_hash(
-        {
-            "campaign_id": str(campaign_id),
-            "response_id": str(response_id),
-            "submitted_on": submitted_on.isoformat(),
-            "item_values": packed.item_values,
-            "importance": packed.importance,
-            "satisfaction": packed.satisfaction,
-            "comments": packed.comments,
-        }
-    )
+    # Already plain JSON types: encoded directly (this runs on every submission).
+    document = {
+        "campaign_id": str(campaign_id),
+        "response_id": str(response_id),
+        "submitted_on": submitted_on.isoformat(),
+        "item_values": packed.item_values,
+        "importance": packed.importance,
+        "satisfaction": packed.satisfaction,
+        "comments": packed.comments,
+    }
+    return hashlib.sha256(msgspec.json.encode(document, order="sorted")).hexdigest()
 
 
 class RedemptionKeys(msgspec.Struct, frozen=True):
@@ -140,6 +140,7 @@ class RedemptionKeys(msgspec.Struct, frozen=True):
     token_key: bytes
     token_key_id: bytes
     challenge: bytes
+    challenge_digest: bytes
     instrument: Instrument
     opens_on: date
     closes_on: date
@@ -159,6 +160,7 @@ async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionK
             token_key=keys.token_key,
             token_key_id=keys.token_key_id,
             challenge=keys.challenge,
+            challenge_digest=hashlib.sha256(TokenChallenge.decode(keys.challenge).encode()).digest(),
             instrument=await instrument_by_hash(state, db, keys.instrument_hash),
             opens_on=keys.opens_on,
             closes_on=keys.closes_on,

@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from crypto.tokens import TokenError, format_www_authenticate, parse_authorization, verify_token
@@ -67,6 +67,12 @@ class AnonymousController(Controller):
         "/{campaign_id:uuid}/responses",
         operation_id="submitResponse",
         status_code=HTTP_201_CREATED,
+        description=(
+            "Body (application/json): the answers, validated against the wave's instrument — "
+            '{"items": {"<item>": {"<column>": 1..points | null}}, "importance": {...}, '
+            '"satisfaction": {...}, "comments": {"<prompt>": "text"}}. '
+            'Credential: Authorization: PrivateToken token="…" (RFC 9577), nothing else.'
+        ),
         responses={
             401: problem_spec("Missing or invalid token; WWW-Authenticate carries the challenge"),
             404: problem_spec("No such opened wave"),
@@ -74,9 +80,7 @@ class AnonymousController(Controller):
             422: problem_spec("Invalid answers; the token is not spent"),
         },
     )
-    async def submit(
-        self, request: Request, campaign_id: FromPath[UUID], data: JSONBody[dict[str, Any]]
-    ) -> SubmissionReceipt:
+    async def submit(self, request: Request, campaign_id: FromPath[UUID]) -> SubmissionReceipt:
         # The busiest endpoint holds its connection only for the one statement that spends
         # the token and stores the answers (its own transaction), not for the CPU work.
         pool = request.app.state.pool
@@ -87,9 +91,16 @@ class AnonymousController(Controller):
         if not header:
             raise _unauthorized(keys, "Send the wave's Privacy Pass token: Authorization: PrivateToken token=…")
         try:
-            token = verify_token(parse_authorization(header), keys.public_key, keys.challenge, key_id=keys.token_key_id)
+            token = verify_token(parse_authorization(header), keys.public_key, keys.challenge, key_id=keys.token_key_id,
+                                 challenge_digest=keys.challenge_digest)
         except TokenError as exc:
             raise _unauthorized(keys, f"The token is not valid for this wave: {exc}") from None
+        try:
+            # Decoded here, not by a typed body parameter: answers are checked against the
+            # wave's instrument (validate_answers), the one schema that matters.
+            data = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError as exc:
+            raise Problem(400, "malformed-body", f"The body could not be decoded: {exc}") from None
         day = today()
         if reason := accepting("open", keys.opens_on, keys.closes_on, day):
             raise Problem(409, "campaign-closed", reason)

@@ -327,3 +327,20 @@ async def test_a_waves_audience_group_cannot_be_deleted(client, db):
     assert response.headers["content-type"] == "application/problem+json"
     assert "audience" in response.json()["detail"]
     assert await db.fetchval("select count(*) from groups where id = $1::uuid", wave["audience_group_id"]) == 1
+
+
+async def test_malformed_answers_body_leaves_the_token_unspent(client, db):
+    wave = await create_wave(client, db)
+    stored = await token_for(client, wave["id"], role_email("member"))
+    header = format_authorization(Token.decode(_decode(stored.token)))
+    url = f"/anon/campaigns/{wave['id']}/responses"
+    broken = await client.post(url, content=b'{"items": ', headers={"authorization": header,
+                                                                    "content-type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["type"] == "/problems/malformed-body"
+    not_object = await client.post(url, json=["items"], headers={"authorization": header})
+    assert not_object.status_code == 422
+    wrong_type = await client.post(url, content=b"items=1", headers={"authorization": header,
+                                                                     "content-type": "text/plain"})
+    assert wrong_type.status_code == 415
+    assert await db.fetchval("select count(*) from spent_tokens") == 0
+    assert (await redeem(client, stored, answers_for("pulse"))).status_code == 201
