@@ -27,7 +27,8 @@ NEG = "#b3261e"
 POS = "#1b6e3a"
 NEUTRAL = "#3b5b8c"
 INK = "#1f1f1f"
-GRID = "#8a8a8a"
+GRID = "#8a8a8a"  # lines only (3.4:1 on white, enough for graphics)
+MUTED = "#595959"  # secondary text (7:1 on white, WCAG AA for text)
 
 
 def _e(s: object) -> str:
@@ -242,7 +243,7 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
         ("low priority", left + 6, bottom - 8, "start"),
         ("possible overkill", left + 6, top + 16, "start"),
     ):
-        svg.append(f'<text x="{x}" y="{y}" text-anchor="{anchor}" fill="{GRID}" '
+        svg.append(f'<text x="{x}" y="{y}" text-anchor="{anchor}" fill="{MUTED}" '
                    f'font-style="italic">{_e(label)}</text>')
     for p in pts:
         x, y = sx(p["importance"]), sy(p["performance"])
@@ -301,7 +302,7 @@ def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
     svg = _open(prefix, title, desc, height)
     svg.append(f'<text x="{WIDTH / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
                f'font-weight="bold" fill="{INK}">{_e(f"{name}: {what} across survey waves"[:80])}</text>')
-    svg.append(f'<text x="{WIDTH / 2:.1f}" y="34" text-anchor="middle" fill="{GRID}">'
+    svg.append(f'<text x="{WIDTH / 2:.1f}" y="34" text-anchor="middle" fill="{MUTED}">'
                f'{_e(str(series.get("instrument_title", ""))[:90])}</text>')
     step = 1 if hi - lo <= 12 else 2
     t = math.ceil(lo)
@@ -322,7 +323,7 @@ def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
         cx = left + slot * (i + 0.5)
         svg.append(f'<text x="{cx:.1f}" y="{bottom + 18}" text-anchor="middle" fill="{INK}">'
                    f'{_e(str(w.get("title", ""))[:28])}</text>')
-        svg.append(f'<text x="{cx:.1f}" y="{bottom + 34}" text-anchor="middle" fill="{GRID}">'
+        svg.append(f'<text x="{cx:.1f}" y="{bottom + 34}" text-anchor="middle" fill="{MUTED}">'
                    f'{_e(w.get("closes_on", ""))}</text>')
         if _is_suppressed(w) or w.get("mean") is None:
             svg.append(f'<rect x="{cx - 22:.1f}" y="{top}" width="44" height="{bottom - top}" '
