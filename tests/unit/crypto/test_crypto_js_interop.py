@@ -23,8 +23,8 @@ from crypto.tokens import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+# `make test` installs Node when it is missing: these tests run, they never skip.
+NODE = shutil.which("node") or "node"
 
 CHALLENGE = TokenChallenge(2, "candor.example", b"\x11" * 32, "candor.example").encode()
 
