@@ -1,10 +1,14 @@
 """An admin runs the organisation through the pages: creates an account, gives it roles,
 deactivates another (after a confirmation), puts the new account in a group and makes it
 a service's owner. Nothing leaves the origin and the Content Security Policy refuses
-nothing; the pages fit a phone's width. Also: the wave report page links its exports."""
+nothing; the pages fit a phone's width. A service's panel shows its thread figures (admins
+and managers) and its service-desk webhook (admins); an admin's own account is marked.
+Also: the wave report page links its exports."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +19,7 @@ from service.demo import open_wave, store_synthetic_responses, synthetic_answers
 from service.queries.campaigns import close_campaign
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
 from tests.conftest import TEST_SETTINGS
+from tests.integration.test_threads import Receiver
 from tests.integration.waves import make_audience, make_service as insert_service
 from tests.support import role_email
 
@@ -182,6 +187,145 @@ async def test_pages_fit_a_phone(browser, live_server, role):
         clean(page)
     finally:
         await context.close()
+
+
+async def arrange_threads(db) -> str:
+    """"Printing" (SLA 24 h) with four threads: one answered the day it opened and resolved,
+    one answered three days late, two unanswered: 25 % acknowledged within SLA, 25 % resolved."""
+    service = uuid.UUID(await insert_service(db, name="Printing"))
+    owner = await db.fetchval("select id from accounts where email = $1", role_email("owner"))
+    for title, days_ago, answered, resolved in (("Jam", 0, True, True), ("Late", 3, True, False),
+                                                ("Toner", 0, False, False), ("Queue", 0, False, False)):
+        thread = await db.fetchval(
+            """insert into threads (service_id, secret_hash, category, title, opened_on, resolved)
+               values ($1, $2, 'problem', $3, (now() at time zone 'UTC')::date - $4::int, $5) returning id""",
+            service, uuid.uuid4().bytes * 2, title, days_ago, resolved)
+        await db.execute("insert into thread_messages (thread_id, seq, from_staff, body) values ($1, 1, false, 'b')", thread)
+        if answered:
+            await db.execute("""insert into thread_messages (thread_id, seq, from_staff, staff_id, body, posted_at)
+                                values ($1, 2, true, $2, 'On it.', now())""", thread, owner)
+    return str(service)
+
+
+async def open_service_panel(page, service: str) -> dict:
+    """Open "Printing" in the catalogue; its figures read as the API gives them."""
+    await page.goto("/admin/services")
+    await page.locator("#services tbody tr", has_text="Printing").get_by_role("button", name="Edit Printing").click()
+    editor = page.locator("#edit-service")
+    figures = editor.locator("#service-metrics table")
+    await figures.wait_for()
+    metrics = await (await page.request.get(f"/api/services/{service}/thread-metrics")).json()
+    assert metrics["opened"] == 4 and metrics["acknowledged_within_sla"] == 1 and metrics["resolved"] == 1
+    headers = [h.strip() for h in await figures.locator("thead th").all_inner_texts()]
+    assert headers == ["Threads opened", "Acknowledged within SLA", "SLA", "Median time to first answer", "Resolved"]
+    cells = [c.strip() for c in await figures.locator("tbody td").all_inner_texts()]
+    assert cells == ["4", "25 %", "24 h", f"{metrics['median_hours_to_first_answer']} h", "25 %"]
+    assert "anonymous threads carry a date only" in await figures.locator("caption").inner_text()
+    return metrics
+
+
+PRIVATE = "the address is private, loopback or reserved (set CANDOR_WEBHOOK_ALLOW_PRIVATE to allow)"
+
+
+async def test_admin_sees_thread_figures_and_sets_the_webhook(page, db):
+    service = await arrange_threads(db)
+    await sign_in(page, "admin")
+    await open_service_panel(page, service)
+    editor = page.locator("#edit-service")
+    form = editor.locator("#webhook-form")
+    address = form.get_by_label("Webhook address")
+    secret = form.get_by_label("Shared signing secret")
+    assert "X-Candor-Signature-256: sha256=" in await editor.locator("#service-webhook").inner_text()
+    assert await editor.get_by_text("Nothing sent yet.").is_visible()
+    with Receiver([]) as receiver:
+        # Keyboard only: wrong input is named at its field, tied to it, and listed in the focused summary.
+        await address.focus()
+        await page.keyboard.type("ftp://printer")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type("short")
+        await page.keyboard.press("Enter")
+        assert await focused_id(page) == "webhook-form-errors"
+        summary = await page.locator("#webhook-form-errors").inner_text()
+        assert "Webhook address: Enter an address starting with https:// or http://." in summary
+        assert "Shared signing secret: Use 16 to 200 characters." in summary
+        for name in ("w-url", "w-secret"):
+            node = page.locator(f"#{name}")
+            assert await node.get_attribute("aria-invalid") == "true"
+            assert f"{name}-error" in (await node.get_attribute("aria-describedby")).split()
+            assert f"{name}-hint" in (await node.get_attribute("aria-describedby")).split(), "the hint stays"
+        # The API's refusal of a private address (allowed in the tests' settings, so answered here
+        # as the API answers it without CANDOR_WEBHOOK_ALLOW_PRIVATE) lands on the address field.
+        async def refuse(route):
+            if route.request.method != "PUT":
+                return await route.continue_()
+            await route.fulfill(status=422, content_type="application/problem+json", body=json.dumps({
+                "type": "/problems/validation", "title": "Invalid request", "status": 422,
+                "detail": f"The webhook cannot be sent there: {PRIVATE}", "errors": [{"field": "url", "reason": PRIVATE}]}))
+        await page.route(f"**/api/services/{service}/webhook", refuse)
+        await address.fill(receiver.url)
+        await secret.fill("printing secret 0123456789")
+        await secret.press("Enter")
+        await page.locator("#w-url-error").get_by_text(PRIVATE).wait_for()
+        assert await address.get_attribute("aria-invalid") == "true"
+        assert await secret.get_attribute("aria-invalid") is None, "fixed fields lose their error"
+        assert await secret.input_value() == "printing secret 0123456789", "a refused save keeps what was typed"
+        await page.unroute(f"**/api/services/{service}/webhook", refuse)
+        # Saved for real to the 127.0.0.1 receiver.
+        await form.get_by_role("button", name="Save the webhook").click()
+        await form.get_by_text("Saved. The secret is stored encrypted and is not shown again.").wait_for()
+        assert await secret.input_value() == "", "the secret is not kept in the page"
+        assert await address.get_attribute("aria-invalid") is None
+        hook = await db.fetchrow("select url, active from service_webhooks where service_id = $1", uuid.UUID(service))
+        assert hook["url"] == receiver.url and hook["active"]
+        # Made inactive with the keyboard (the secret is asked at every save).
+        await form.get_by_label("Active:").focus()
+        await page.keyboard.press("Space")
+        await secret.fill("printing secret 0123456789")
+        await secret.press("Enter")
+        await form.get_by_text("Saved, inactive").wait_for()
+        assert not await db.fetchval("select active from service_webhooks where service_id = $1", uuid.UUID(service))
+    assert receiver.requests == [], "saving sends nothing"
+    await screenshot(page, "admin-service-threads")
+    # Reopened, the panel shows what is stored.
+    await editor.get_by_role("button", name="Close").click()
+    await open_service_panel(page, service)
+    assert await page.locator("#w-url").input_value() == receiver.url
+    assert not await page.get_by_label("Active:").is_checked()
+    clean(page)
+
+
+async def test_manager_sees_thread_figures_but_no_webhook(page, db):
+    service = await arrange_threads(db)
+    await sign_in(page, "manager")
+    await open_service_panel(page, service)
+    editor = page.locator("#edit-service")
+    assert await editor.get_by_role("heading", name="Feedback threads").is_visible()
+    assert await editor.get_by_role("heading", name="Service-desk webhook").count() == 0
+    assert await page.locator("#webhook-form, #service-webhook").count() == 0
+    assert not [u for u in page.context.recorder.requests if u.endswith("/webhook")], "the page does not ask for it"
+    clean(page)
+
+
+async def test_admin_own_account_is_marked(page):
+    await sign_in(page, "admin")
+    await page.goto("/admin/accounts")
+    mine = page.locator("#accounts tbody tr", has_text=role_email("admin"))
+    await mine.wait_for()
+    assert "(your account)" in await mine.locator("th").text_content()
+    assert await page.locator("#accounts tbody tr", has_text="you").count() == 1
+    await mine.get_by_role("button", name="Manage Admin").click()
+    editor = page.locator("#edit-account")
+    assert "cannot remove your own admin role" in await editor.locator("#own-account").inner_text()
+    assert "own-account" in (await editor.locator("#e-roles").get_attribute("aria-describedby")).split()
+    assert await editor.get_by_role("button", name="Deactivate Admin…").count() == 0
+    # Removing the own admin role is refused, and the refusal is shown at the roles.
+    await editor.get_by_label("Member: answers surveys").check()
+    await editor.get_by_label("Admin: manages accounts").uncheck()
+    await editor.get_by_role("button", name="Save name and roles").click()
+    await editor.locator("#e-roles-error").get_by_text("An admin cannot remove their own admin access").wait_for()
+    assert await focused_id(page) == "account-form-errors"
+    assert await editor.locator("#e-roles").get_attribute("aria-describedby") == "e-roles-hint own-account e-roles-error"
+    clean(page)
 
 
 async def test_wave_report_links_its_exports(page, db):

@@ -85,3 +85,18 @@ async def test_nav_and_home_link_the_pages_a_role_may_open(client, role):
     page = await client.get("/admin/services")
     if role in ALLOWED["/admin/services"]:
         assert '<a href="/admin/services" aria-current="page">' in page.text
+
+
+@pytest.mark.parametrize("role", ("admin", "manager"))
+async def test_services_panel_offers_the_webhook_to_admins_only(client, role):
+    await login(client, role)
+    html = (await client.get("/admin/services")).text
+    panel = re.search(r'<section id="edit-service"[^>]*>', html).group(0)
+    assert ("data-webhooks" in panel) == (role == "admin"), "managers see thread figures but not the webhook"
+
+
+async def test_accounts_page_knows_the_signed_in_admin(client, db):
+    await login(client, "admin")
+    html = (await client.get("/admin/accounts")).text
+    me = await db.fetchval("select id from accounts where email = $1", role_email("admin"))
+    assert f'<div id="accounts" aria-busy="true" data-me="{me}">' in html

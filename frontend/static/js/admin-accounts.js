@@ -15,6 +15,8 @@ const MIN_PASSWORD = 10;
 const list = document.getElementById("accounts");
 const panel = document.getElementById("edit-account");
 const createBox = document.getElementById("create-account");
+const me = list.dataset.me; // the signed-in admin
+const OWN = "This is your account. You cannot remove your own admin role or deactivate yourself, so that an admin always remains; another admin can.";
 let accounts = [];
 
 function roleBoxes(id, chosen) {
@@ -39,7 +41,9 @@ async function load() {
     el("caption", { class: "visually-hidden" }, "Accounts"),
     el("thead", {}, el("tr", {}, ["Name", "Email", "Roles", "Status", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, accounts.map((a) => el("tr", { "data-account-id": a.id },
-      el("th", { scope: "row" }, a.display_name),
+      el("th", { scope: "row" }, a.display_name, a.id === me
+        ? [" ", el("span", { class: "status", "aria-hidden": "true" }, "you"), el("span", { class: "visually-hidden" }, " (your account)")]
+        : null),
       el("td", {}, el("span", { class: "mono" }, a.email)),
       el("td", {}, a.roles.join(", ")),
       el("td", {}, el("span", { class: a.active ? "status status-open" : "status status-closed" }, a.active ? "active" : "deactivated")),
@@ -54,11 +58,20 @@ function focusRow(id) {
 function edit(id) {
   const account = accounts.find((a) => a.id === id);
   const name = input("e-name", "display_name", { required: true, maxlength: "200", autocomplete: "off", value: account.display_name });
+  const own = account.id === me;
   const roles = roleBoxes("e-roles", account.roles);
+  if (own) roles.setAttribute("aria-describedby", `${roles.getAttribute("aria-describedby")} own-account`);
   const details = apiForm({
     id: "account-form", heading: "The account was not saved", button: "Save name and roles",
+    conflictField: "roles", // the API's refusal to take away your own admin role, shown at the roles
     fields: [field(name, "Display name"), roles],
-    check: () => { const e = []; required(name, "display_name", e); checkRoles(roles, e); return e; },
+    check: () => {
+      const e = [];
+      required(name, "display_name", e);
+      checkRoles(roles, e);
+      if (own && !ticked(roles).includes("admin")) e.push({ field: "roles", reason: "An admin cannot remove their own admin access." });
+      return e;
+    },
     request: () => [`/api/accounts/${id}`, { method: "PATCH", json: { display_name: name.value.trim(), roles: ticked(roles) } }],
     done: async (body, status) => { say(status, `Saved ${body.display_name}: ${body.roles.join(", ")}.`); await load(); },
   });
@@ -71,7 +84,9 @@ function edit(id) {
     done: (body, status) => { password.value = ""; say(status, `New password set for ${body.display_name}; their sessions have ended.`); },
   });
   const access = el("div", { id: "account-access" });
-  const showAccess = (current) => show(access, current.active
+  const showAccess = (current) => show(access, own
+    ? el("p", {}, "You are signed in with this account, so you cannot deactivate it here; another admin can.")
+    : current.active
     ? confirmed({
       label: `Deactivate ${current.display_name}…`,
       text: `Deactivating ${current.display_name} (${current.email}) signs them out everywhere and stops them signing in until an admin reactivates the account. Nothing else about the account changes.`,
@@ -84,6 +99,7 @@ function edit(id) {
   showAccess(account);
   openPanel(panel, `Manage ${account.display_name}`, [
     el("p", { class: "muted mono" }, account.email),
+    own ? el("p", { class: "notice", id: "own-account" }, OWN) : null,
     el("h3", {}, "Name and roles"), details,
     el("h3", {}, "Access"), access,
     el("h3", {}, "Password"), reset,

@@ -1,14 +1,17 @@
 // The service catalogue (admins and managers): the list with archived services, creating
 // a service, and per service its description, service levels, owners and archiving.
 // Owners are chosen among active accounts with the owner role, listed by the page itself.
+// The panel also shows the service's thread figures, and to admins its service-desk webhook.
 import { el, fetchJson, problemText, show } from "./lib.js";
 import { apiForm, checkboxes, field, input, openPanel, required, say, ticked, wholeNumber } from "./admin-forms.js";
+import { threadMetrics, webhookSettings } from "./admin-service-threads.js";
 
 const HOURS = [1, 24 * 365];
 const DAYS = [1, 3650];
 const list = document.getElementById("services");
 const panel = document.getElementById("edit-service");
 const createBox = document.getElementById("create-service");
+const webhooks = panel.hasAttribute("data-webhooks"); // admins only; the API refuses managers anyway
 const candidates = [...document.querySelectorAll("#owner-candidates li")].map((li) => ({
   id: li.dataset.id, label: `${li.textContent} (${li.dataset.email})`,
 }));
@@ -80,7 +83,12 @@ function edit(id) {
     id: "service-form", heading: "The service was not saved", button: "Save the service",
     fields: f.fields, check: f.check,
     request: () => [`/api/services/${id}`, { method: "PATCH", json: f.body() }],
-    done: async (body, status) => { say(status, `Saved “${body.name}”.`); await load(); },
+    done: async (body, status) => {
+      say(status, `Saved “${body.name}”.`);
+      await load();
+      // A new SLA changes "acknowledged within SLA": show the figures again.
+      document.getElementById("service-metrics")?.replaceWith(threadMetrics(body));
+    },
   });
   const archive = el("div", { id: "archive" });
   const drawArchive = (current) => {
@@ -105,7 +113,10 @@ function edit(id) {
       button, note);
   };
   drawArchive(service);
-  openPanel(panel, `Edit “${service.name}”`, [form, el("h3", {}, "Archive"), archive],
+  openPanel(panel, `Edit “${service.name}”`, [form,
+    el("h3", {}, "Feedback threads"), threadMetrics(service),
+    webhooks ? [el("h3", {}, "Service-desk webhook"), webhookSettings(service)] : null,
+    el("h3", {}, "Archive"), archive],
     () => list.querySelector(`[data-manage="${id}"]`)?.focus());
 }
 
