@@ -2,6 +2,7 @@
 // and managers) and its service-desk webhook (admins). Same wording, definitions and
 // behaviour as the owners' inbox (threads-inbox.js); the JSON API decides who may do what.
 import { el, fetchJson, problemText, show } from "./lib.js";
+import { deliveryTable } from "./threads-render.js";
 import { apiForm, checkboxes, field, input, say, ticked } from "./admin-forms.js";
 
 const SECRET = [16, 200];
@@ -26,17 +27,6 @@ export function threadMetrics(service) {
         el("td", { class: "num" }, pct(m.body.resolved)))))));
   })();
   return box;
-}
-
-function deliveryTable(deliveries) {
-  if (!deliveries.length) return el("p", { class: "muted" }, "Nothing sent yet.");
-  return el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", {}, "Delivery log"),
-    el("thead", {}, el("tr", {}, ["Queued", "Thread", "State", "Attempts", "Last answer"].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, deliveries.map((d) => el("tr", {},
-      el("td", {}, new Date(d.created_at).toLocaleString()), el("td", {}, d.payload.title),
-      el("td", {}, el("span", { class: `status status-${d.state}` }, d.state)), el("td", { class: "num" }, d.attempts),
-      el("td", {}, d.last_error || (d.last_status ? `HTTP ${d.last_status}` : "—")))))));
 }
 
 /** The service-desk webhook: address, shared secret (asked at every save, never shown), active, and the delivery log. */

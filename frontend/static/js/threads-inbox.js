@@ -1,6 +1,6 @@
 // The owners' (and moderators') inbox: threads of their services, search, and per-service metrics.
 import { el, fetchJson, problemText, show } from "./lib.js";
-import { threadLink } from "./threads-render.js";
+import { deliveryTable, threadLink } from "./threads-render.js";
 
 const inbox = document.getElementById("inbox");
 const metrics = document.getElementById("metrics");
@@ -17,17 +17,6 @@ async function ownedServices() {
   const services = await fetchJson("/api/services");
   if (!me.ok || !services.ok) return [];
   return services.body.filter((s) => s.owners.some((o) => o.id === me.body.account.id));
-}
-
-function deliveryTable(deliveries) {
-  if (!deliveries.length) return el("p", { class: "muted" }, "Nothing sent yet.");
-  return el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", {}, "Delivery log"),
-    el("thead", {}, el("tr", {}, ["Queued", "Thread", "State", "Attempts", "Last answer"].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, deliveries.map((d) => el("tr", {},
-      el("td", {}, new Date(d.created_at).toLocaleString()), el("td", {}, d.payload.title),
-      el("td", { class: `status status-${d.state}` }, d.state), el("td", { class: "num" }, d.attempts),
-      el("td", {}, d.last_error || (d.last_status ? `HTTP ${d.last_status}` : "—")))))));
 }
 
 async function webhookSection(service) {

@@ -34,3 +34,15 @@ export function threadLink(href, thread) {
     el("h3", {}, el("a", { href }, thread.title)),
     el("p", { class: "muted" }, `${thread.service.name} · ${statusLine(thread)} · opened ${thread.opened_on} · ${thread.messages} message${thread.messages === 1 ? "" : "s"}`));
 }
+
+/** A service-desk webhook's delivery log (owners' inbox, admins' service page). */
+export function deliveryTable(deliveries) {
+  if (!deliveries.length) return el("p", { class: "muted" }, "Nothing sent yet.");
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("caption", {}, "Delivery log"),
+    el("thead", {}, el("tr", {}, ["Queued", "Thread", "State", "Attempts", "Last answer"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, deliveries.map((d) => el("tr", {},
+      el("td", {}, new Date(d.created_at).toLocaleString()), el("td", {}, d.payload.title),
+      el("td", {}, el("span", { class: `status status-${d.state}` }, d.state)), el("td", { class: "num" }, d.attempts),
+      el("td", {}, d.last_error || (d.last_status ? `HTTP ${d.last_status}` : "—")))))));
+}
