@@ -115,6 +115,21 @@ def _perception_fields(s: ColumnSummary) -> dict[str, Any]:
     }
 
 
+def _score_fields(columns: tuple[str, ...], summaries: dict[str, ColumnSummary], gap: DifferenceSummary | None,
+                  p_holm: float | None, p_bh: float | None, mss: DifferenceSummary | None) -> dict[str, Any]:
+    """The score fields of one item or dimension row: column means, perception with its
+    interval, then the gap (or, perception-only, the perception interval as the row's)."""
+    row: dict[str, Any] = {f"mean_{c}": summaries[c].mean for c in columns if c != "perception"}
+    row |= _perception_fields(summaries["perception"])
+    if gap is None:
+        return row | {"ci_low": row["perception_ci_low"], "ci_high": row["perception_ci_high"]}
+    row |= _diff_fields(gap) | {"p_holm": p_holm, "p_bh": p_bh}
+    if mss is not None:
+        row["mss"] = _mss_fields(mss)
+        row["zone"] = zone_of_tolerance((gap.ci_low, gap.ci_high), (mss.ci_low, mss.ci_high))
+    return row
+
+
 def _alpha_block(res: AlphaResult, keys: tuple[str, ...], k: int) -> dict[str, Any]:
     if res.n < k:
         return {"n": suppressed(k), "alpha": suppressed(k), "items": suppressed(k)}
@@ -583,26 +598,18 @@ def build_report(
         if not item_ok[j]:
             item_rows.append(head | suppressed(k))
             continue
-        row: dict[str, Any] = head | {"n": int(item_n[j])}
-        for c in instrument.columns:
-            if c != "perception":
-                row[f"mean_{c}"] = col_summ[c][j].mean
-        row |= _perception_fields(col_summ["perception"][j])
-        if gap_summ is not None:
-            g = gap_summ[j]
-            row |= _diff_fields(g)
-            row |= {"p_holm": p_holm[j], "p_bh": p_bh[j]}
-            if mss_summ is not None:
-                ms = mss_summ[j]
-                row["mss"] = _mss_fields(ms)
-                row["zone"] = zone_of_tolerance((g.ci_low, g.ci_high), (ms.ci_low, ms.ci_high))
+        g = gap_summ[j] if gap_summ is not None else None
+        row: dict[str, Any] = head | {"n": int(item_n[j])} | _score_fields(
+            instrument.columns, {c: col_summ[c][j] for c in instrument.columns}, g,
+            p_holm[j] if g is not None else None, p_bh[j] if g is not None else None, mss_summ[j] if mss_summ is not None else None,
+        )
+        if g is not None:
             row["note"] = g.note
             item_cells.append(_cell("item", it.key, it.dimension, g, row,
                                     p_bh[j] if adjustment == "bh" else p_holm[j],
                                     item_w_rank[j]))
         else:
-            row |= {"ci_low": row["perception_ci_low"], "ci_high": row["perception_ci_high"],
-                    "note": col_summ["perception"][j].note}
+            row["note"] = col_summ["perception"][j].note
         row["importance_mean"] = item_imp_mean[j] if item_imp_mean is not None else None
         item_rows.append(row)
 
@@ -635,21 +642,11 @@ def build_report(
             continue
         cols = groups[d]
         keys = tuple(items[j].key for j in cols)
-        row = head | {"n": dim_n[d], "items": list(keys)}
-        for c in instrument.columns:
-            if c != "perception":
-                row[f"mean_{c}"] = dcol_summ[c][d].mean
-        row |= _perception_fields(dcol_summ["perception"][d])
-        if dgap_summ is not None:
-            g = dgap_summ[d]
-            row |= _diff_fields(g)
-            row |= {"p_holm": dp_holm[d], "p_bh": dp_bh[d]}
-            if dmss_summ is not None:
-                ms = dmss_summ[d]
-                row["mss"] = _mss_fields(ms)
-                row["zone"] = zone_of_tolerance((g.ci_low, g.ci_high), (ms.ci_low, ms.ci_high))
-        else:
-            row |= {"ci_low": row["perception_ci_low"], "ci_high": row["perception_ci_high"]}
+        g = dgap_summ[d] if dgap_summ is not None else None
+        row = head | {"n": dim_n[d], "items": list(keys)} | _score_fields(
+            instrument.columns, {c: dcol_summ[c][d] for c in instrument.columns}, g,
+            dp_holm[d] if g is not None else None, dp_bh[d] if g is not None else None, dmss_summ[d] if dmss_summ is not None else None,
+        )
         if fast is not None:
             alphas = fast.dimension_alphas(d)
         else:

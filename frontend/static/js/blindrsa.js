@@ -67,7 +67,7 @@ function modInverse(a, n) {
   return ((oldS % n) + n) % n;
 }
 
-function concat(...parts) {
+export function concat(...parts) {
   const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
   let pos = 0;
   for (const p of parts) {

@@ -1,7 +1,7 @@
 // Privacy Pass token type 0x0002 (RFC 9578 §6) and its HTTP encodings (RFC 9577),
 // browser client side. Wire layouts are documented in crypto/tokens.py.
 
-import { BlindRsaError, blind, finalize, verify } from "./blindrsa.js";
+import { BlindRsaError, blind, concat, finalize, verify } from "./blindrsa.js";
 
 export const TOKEN_TYPE = 0x0002;
 export const NK = 256;
@@ -16,16 +16,6 @@ export class TokenFormatError extends Error {
 }
 
 const utf8 = new TextEncoder();
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
 
 function u16(x) {
   return Uint8Array.of(x >> 8, x & 0xff);
