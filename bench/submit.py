@@ -10,8 +10,8 @@ Run with ``python bench/submit.py``. In one run, on one embedded PostgreSQL:
   its own process that inserts the same two rows with no token or validation work.
 
 Both are driven by the same small keep-alive HTTP/1.1 load generator over 127.0.0.1
-(``CONCURRENCY`` connections), in alternating rounds; the best round of each (and the
-median) is reported with p50/p99 latency, and the ratio of the bests is judged. Exit status 1 when the ratio is below the budget.
+(``CONCURRENCY`` connections), in alternating rounds; the median and best rounds of
+each are reported with p50/p99 latency, and the ratio of the medians is judged. Exit status 1 when the ratio is below the budget.
 The tokens are issued beforehand with the wave's own key (issuance is not what is
 measured here; bench/crypto.py measures signing).
 """
@@ -46,7 +46,7 @@ BUDGET = 0.85
 CONCURRENCY = 16
 WARMUP = 200
 REQUESTS = 2000
-ROUNDS = 5
+ROUNDS = 7
 INSTRUMENT = "servqual"
 
 
@@ -235,11 +235,11 @@ async def main() -> int:
     print(f"anonymous submission, {INSTRUMENT} answers, {CONCURRENCY} connections, {REQUESTS} requests x {ROUNDS} rounds")
     base_best, base_median = summary("baseline", results["baseline"])
     candor_best, candor_median = summary("candor", results["candor"])
-    # Best against best: the rounds alternate, and a round slowed by anything else on the
-    # machine says less about either side than its best round does.
-    ratio = candor_best / base_best
+    # Median against median over alternating rounds: one round that anything else on the
+    # 2-core machine slowed or sped up moves neither side's median (best/best is shown too).
+    ratio = candor_median / base_median
     verdict = "OK" if ratio >= BUDGET else "BELOW BUDGET"
-    print(f"RATIO candor/baseline = {ratio:.3f} best/best, {candor_median / base_median:.3f} median/median "
+    print(f"RATIO candor/baseline = {ratio:.3f} median/median, {candor_best / base_best:.3f} best/best "
           f"(budget >= {BUDGET}) {verdict}")
     return 0 if ratio >= BUDGET else 1
 
