@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ ENVIRONMENTS = ("development", "production", "test")
 
 # Secrets a production deployment must provide; development generates and keeps them
 # under the local data folder (see service/embedded.py).
-PRODUCTION_SECRETS = ("DATABASE_URL", "CANDOR_SECRET_KEY", "CANDOR_KEY_ENCRYPTION_KEY")
+PRODUCTION_SECRETS = ("DATABASE_URL", "CANDOR_SECRET_KEY", "CANDOR_KEY_ENCRYPTION_KEY", "CANDOR_PUBLIC_URL")
 
 
 class SettingsError(Exception):
@@ -63,6 +64,25 @@ class Settings:
     # Service-desk webhooks may only reach public addresses unless this is set (e.g. for
     # a service desk inside the organisation's network, or tests on 127.0.0.1).
     webhook_allow_private: bool = False
+    # The one public origin (scheme://host[:port]) users reach the service at: origin/CSRF
+    # checks, the cookies' Secure flag and every absolute link use it, never the Host header.
+    # Empty in development and tests: http://{host}:{port}.
+    public_url: str = ""
+    # Anonymous rows that arrived since the previous pass are rewritten in random order
+    # (and vacuumed) every this many minutes: no arrival order older than this survives.
+    scrub_window_minutes: int = 60
+    # Opening a wave is refused when another wave of the same service opened within this
+    # many days has an audience differing by 1 ... k-1 people (audience subtraction).
+    audience_lookback_days: int = 365
+    # Seconds a request waits for a pool connection before it gets 503 with Retry-After.
+    db_acquire_timeout_seconds: float = 5.0
+    # PostgreSQL statement_timeout and idle_in_transaction_session_timeout for the app's sessions.
+    db_statement_timeout_ms: int = 30_000
+    db_idle_in_transaction_timeout_ms: int = 60_000
+    # Password hashes (argon2id, 64 MiB each) computed at once per process; more get 503.
+    password_hash_concurrency: int = 4
+    # Webhook delivery-log entries older than this many days are purged.
+    webhook_log_retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -117,6 +137,12 @@ class Settings:
         if not issuer_name.isascii() or not 1 <= len(issuer_name) <= 253 or " " in issuer_name:
             invalid.append("CANDOR_ISSUER_NAME must be an ASCII host name")
 
+        public_url = env.get("CANDOR_PUBLIC_URL", "").strip().rstrip("/")
+        if public_url and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", public_url):
+            invalid.append("CANDOR_PUBLIC_URL must be an origin: scheme://host[:port], nothing after it")
+        elif environment == "production" and public_url and not public_url.startswith("https://"):
+            invalid.append("CANDOR_PUBLIC_URL must use https in production")
+
         kek = secret("CANDOR_KEY_ENCRYPTION_KEY", 32)
         if kek and len(kek) != 32:
             invalid.append("CANDOR_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
@@ -141,10 +167,23 @@ class Settings:
             thread_tokens_per_month=integer("CANDOR_THREAD_TOKENS_PER_MONTH", 10, 1, 1000),
             thread_secret_failures_per_minute=integer("CANDOR_THREAD_SECRET_FAILURES_PER_MINUTE", 60, 1, 100_000),
             webhook_allow_private=env.get("CANDOR_WEBHOOK_ALLOW_PRIVATE", "false").lower() in ("1", "true", "yes"),
+            public_url=public_url,
+            scrub_window_minutes=integer("CANDOR_SCRUB_WINDOW_MINUTES", 60, 1, 24 * 60),
+            audience_lookback_days=integer("CANDOR_AUDIENCE_LOOKBACK_DAYS", 365, 0, 10 * 365),
+            db_acquire_timeout_seconds=float(integer("CANDOR_DB_ACQUIRE_TIMEOUT_SECONDS", 5, 1, 120)),
+            db_statement_timeout_ms=integer("CANDOR_DB_STATEMENT_TIMEOUT_MS", 30_000, 100, 3_600_000),
+            db_idle_in_transaction_timeout_ms=integer("CANDOR_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, 100, 3_600_000),
+            password_hash_concurrency=integer("CANDOR_PASSWORD_HASH_CONCURRENCY", 4, 1, 256),
+            webhook_log_retention_days=integer("CANDOR_WEBHOOK_LOG_RETENTION_DAYS", 90, 1, 3650),
         )
         if missing or invalid:
             raise SettingsError(missing=missing, invalid=invalid)
         return settings
+
+    @property
+    def origin(self) -> str:
+        """The public origin: ``CANDOR_PUBLIC_URL``, else where ``candor serve`` listens."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def require_runtime_secrets(self) -> None:
         """Refuse to serve without the secrets that protect sessions and issuer keys."""

@@ -1,0 +1,2 @@
+-- Reserved while this migration is being written in this session.
+select 1;
