@@ -14,6 +14,9 @@ COPY frontend ./frontend
 RUN pip install --no-cache-dir .
 USER candor
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+# Ready, not merely alive: /readyz gets a database connection within 1 s and runs
+# `select 1`, so a replica whose requests would all wait or fail is reported unhealthy.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"
 # Migrations are applied by the `migrate` service in compose.yaml before replicas start.
 CMD ["candor", "serve"]

@@ -17,7 +17,6 @@ import secrets
 import sys
 import time
 import uuid
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +40,8 @@ def synthetic_rows(campaign_id: uuid.UUID, n: int) -> list[tuple]:
     p = np.clip(np.rint(6.0 + gaps + rng.normal(0, 1.0, (n, 22))), 1, 7).astype(int)
     values = np.stack([e, p], axis=2).reshape(n, 44)
     alloc = np.tile([10, 30, 20, 20, 20], (n, 1))
-    today = date.today()
     return [
-        (uuid.uuid4(), campaign_id, today, secrets.token_hex(32), values[i].tolist(), alloc[i].tolist(), None, "{}")
+        (uuid.uuid4(), campaign_id, secrets.token_hex(32), values[i].tolist(), alloc[i].tolist(), None, "{}")
         for i in range(n)
     ]
 
@@ -56,7 +54,7 @@ async def main() -> int:
     started = time.perf_counter()
     await conn.copy_records_to_table(
         "responses", records=synthetic_rows(uuid.UUID(campaign_id), RESPONSES),
-        columns=["id", "campaign_id", "submitted_on", "receipt", "item_values", "importance", "satisfaction",
+        columns=["id", "campaign_id", "receipt", "item_values", "importance", "satisfaction",
                  "comments"],
     )
     await conn.execute("analyze responses")
@@ -66,7 +64,7 @@ async def main() -> int:
     await conn.close()
     print(f"stored {RESPONSES} responses in {time.perf_counter() - started:.1f} s")
 
-    env = {**os.environ, "DATABASE_URL": url, "CANDOR_ENV": "production",
+    env = {**os.environ, "DATABASE_URL": url, "CANDOR_ENV": "production", "CANDOR_PUBLIC_URL": "https://bench.invalid",
            "CANDOR_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
            "CANDOR_KEY_ENCRYPTION_KEY": base64.b64encode(kek).decode(), "CANDOR_LOG_LEVEL": "WARNING",
            "CANDOR_DATA_DIR": str(root), "CANDOR_SECURE_COOKIES": "false"}
@@ -83,7 +81,7 @@ async def main() -> int:
             for i in range(TIMED):
                 await conn.copy_records_to_table(
                     "responses", records=synthetic_rows(uuid.UUID(campaign_id), 1),
-                    columns=["id", "campaign_id", "submitted_on", "receipt", "item_values", "importance",
+                    columns=["id", "campaign_id", "receipt", "item_values", "importance",
                              "satisfaction", "comments"])
                 start_time = time.perf_counter()
                 response = await http.get(f"/api/campaigns/{campaign_id}/report")

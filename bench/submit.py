@@ -209,7 +209,7 @@ async def main() -> int:
     campaign_id, headers = await prepare(url, kek, ROUNDS * (REQUESTS + WARMUP))
     path = f"/anon/campaigns/{campaign_id}/responses"
     body = answers()
-    env = {**os.environ, "DATABASE_URL": url, "CANDOR_ENV": "production",
+    env = {**os.environ, "DATABASE_URL": url, "CANDOR_ENV": "production", "CANDOR_PUBLIC_URL": "https://bench.invalid",
            "CANDOR_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
            "CANDOR_KEY_ENCRYPTION_KEY": base64.b64encode(kek).decode(), "CANDOR_LOG_LEVEL": "WARNING",
            "CANDOR_DATA_DIR": str(root), "BENCH_INSTRUMENT": INSTRUMENT}

@@ -137,10 +137,14 @@ async def outcome(state: Any, db: asyncpg.Connection, item: ActionItem) -> dict[
     baseline = await q.select_wave(db, campaign_id=item.campaign_id)
     if baseline is None:
         return {"state": "not-measurable", "explanation": "The baseline wave no longer exists."}
-    later = await q.select_later_wave(db, baseline=baseline)
+    # A thread's item may name a baseline wave that is still open: its answers are not
+    # released until it closes, and neither is anything computed from them.
+    later = await q.select_later_wave(db, baseline=baseline) if baseline.status == "closed" else None
     if later is None:
         return {"state": "waiting", "baseline": _wave_ref(baseline),
-                "explanation": "Measured when a later wave of the same survey closes for this service."}
+                "explanation": "Measured when a later wave of the same survey closes for this service."
+                if baseline.status == "closed" else
+                "Measured once the baseline wave has closed and a later wave of the same survey closes after it."}
     changes = await _change_report(state, db, baseline, later)
     level, key = item.expected.level, item.expected.key
     entries = changes["items"] if level == "item" else changes["dimensions"]

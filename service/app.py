@@ -14,8 +14,10 @@ from litestar.types import Message, Scope
 from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
-from service.housekeeping import background_lifespan
+from service.housekeeping import PURGE_INTERVAL_SECONDS, background_lifespan, purge_expired
+from service.lru import LRUCache
 from service.pages import static_files_router, template_config
+from service.passwords import PasswordChecks
 from service.routes.accounts import AccountController
 from service.routes.admin_pages import AdminPageController
 from service.routes.actions import (
@@ -35,6 +37,7 @@ from service.routes.pages import PageController
 from service.routes.services import ServiceController
 from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
 from service.reports import ReportCache
+from service.scrub import scrub_arrival_order
 from service.settings import Settings
 from service.threads import WORKER_INTERVAL_SECONDS, deliver_webhooks
 from service.waves import SigningKeys, close_expired_waves
@@ -109,8 +112,9 @@ def app_state(settings: Settings) -> State:
             "settings": settings,
             "signing_keys": SigningKeys(settings.key_encryption_key),
             "instruments": {},
-            "redemption_keys": {},
+            "redemption_keys": LRUCache(256),
             "reports": ReportCache(),
+            "password_checks": PasswordChecks(settings.password_hash_concurrency),
         }
     )
 
@@ -152,6 +156,8 @@ def create_app(settings: Settings) -> Litestar:
             background_lifespan({
                 "webhook_worker": (WORKER_INTERVAL_SECONDS, deliver_webhooks),
                 "wave_closer": (WAVE_CLOSER_INTERVAL_SECONDS, close_expired_waves),
+                "arrival_scrub": (settings.scrub_window_minutes * 60, scrub_arrival_order),
+                "purge": (PURGE_INTERVAL_SECONDS, purge_expired),
             }),
         ],
         state=app_state(settings),

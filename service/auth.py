@@ -16,16 +16,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import asyncpg
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-import asyncpg
-
 from service.errors import Problem
-from service.passwords import verify_password
+from service.origin import secure_origin
+from service.passwords import PasswordChecksBusy
 from service.queries import accounts as q
 from service.queries.accounts import Account
 from service.settings import Settings
@@ -50,7 +50,8 @@ def email_key(settings: Settings, email: str) -> bytes:
 
 
 def session_cookie(settings: Settings, request: Request, token: str | None) -> Cookie:
-    secure = settings.secure_cookies if settings.secure_cookies is not None else request.url.scheme == "https"
+    # The public origin decides, not the scheme the app sees behind a TLS-terminating proxy.
+    secure = settings.secure_cookies if settings.secure_cookies is not None else secure_origin(settings)
     return Cookie(
         key=SESSION_COOKIE,
         value=token or "",
@@ -134,19 +135,25 @@ class SignIn:
 async def sign_in(request: Request, state: State, db: asyncpg.Connection, *, email: str, password: str) -> SignIn:
     """Throttle, verify, rotate the session: the one sign-in of the JSON API and the form.
 
-    A failure is recorded outside the request's transaction (which the error answer
-    rolls back); an unknown email costs the same password hash as a wrong password.
+    Every attempt is counted before its password is checked, in one statement that
+    locks the email's row, so parallel guesses cannot all slip under the limit. The count
+    is written on the request's own connection: a caller answering 401 or 429 commits
+    it (``Problem(commit=True)``, or a page, which is not an error). An unknown email
+    costs the same password hash as a wrong password; when every hash slot is taken the
+    answer is 503 and the attempt is not counted (its password was never checked).
     """
     settings: Settings = state.settings
     key = email_key(settings, email)
-    failures, remaining = await q.select_throttle(db, email_key=key, window_minutes=settings.login_window_minutes)
-    if failures >= settings.login_max_failures:
+    attempts, remaining = await q.record_login_attempt(db, email_key=key, window_minutes=settings.login_window_minutes)
+    if attempts > settings.login_max_failures:
         return SignIn(status=429, retry_after=max(1, math.ceil(remaining)))
     found = await q.select_login(db, email=email)
-    ok = await verify_password(found[1] if found else None, password)
+    try:
+        ok = await state.password_checks.verify(found[1] if found else None, password)
+    except PasswordChecksBusy:
+        raise Problem(503, "unavailable", "Too many sign-ins are being checked right now; try again in a moment",
+                      headers={"Retry-After": "1"}) from None
     if not ok or found is None or not found[0].active:
-        async with state.pool.acquire() as conn:
-            await q.record_login_failure(conn, email_key=key, window_minutes=settings.login_window_minutes)
         return SignIn(status=401)
     await q.clear_login_failures(db, email_key=key)
     if old := request.cookies.get(SESSION_COOKIE):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -101,8 +102,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for email, password, roles in demo_credentials():
             print(f"  {email:28} {password:22} {roles}")
         print("  member2..member9@candor.example   (members)")
+    # Audit the database as it is about to be served; the privacy page shows the result.
+    from service.audit import startup_audit
+
+    asyncio.run(startup_audit(settings))
     host = args.host or settings.host
     port = args.port or settings.port
+    # Without CANDOR_PUBLIC_URL, links and origin checks use where this server listens.
+    settings = dataclasses.replace(settings, host=host, port=port)
     print(f"Candor is serving on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     # The embedded server (if any) is stopped by its own exit hook when this process ends.
     uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
@@ -119,6 +126,13 @@ def cmd_migrate(_: argparse.Namespace) -> int:
         return 1
     print(f"Applied migrations {applied}" if applied else "The database is up to date.")
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from service.audit import audit_command
+
+    env, _server = _resolve_environment(os.environ)
+    return audit_command(args, env)
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
@@ -226,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    from service.audit import add_arguments as add_audit_arguments
+
+    audit = sub.add_parser("audit", help="read-only check of the anonymity guarantees (needs only DATABASE_URL); "
+                           "exit 0 all pass, 1 a check failed, 2 no connection")
+    add_audit_arguments(audit)
+    audit.set_defaults(func=cmd_audit)
     admin = sub.add_parser(
         "create-admin",
         help="create an admin account (password from CANDOR_ADMIN_PASSWORD, the terminal, or one line of stdin)",

@@ -1,7 +1,16 @@
-"""The asyncpg pool (opened in the app's lifespan) and one transaction per request."""
+"""The asyncpg pool (opened in the app's lifespan) and one transaction per request.
+
+Connection discipline: a request holds at most one pool connection at a time (a
+handler that takes a second while holding one deadlocks the process once every
+connection is held that way), and no acquire waits longer than
+``db_acquire_timeout_seconds`` (the timeout becomes a 503 with Retry-After, see
+``service.errors``). Writes that must outlive an error answer (throttle counters) are
+made on the request's own connection and committed with it: ``Problem(commit=True)``.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -10,9 +19,12 @@ import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 
+from service.errors import DATABASE_UNAVAILABLE, Problem
 from service.migrate import check_version
 from service.routes.instruments import sync_builtin_instruments
 from service.settings import Settings
+
+log = logging.getLogger("candor.db")
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -25,15 +37,52 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
+class Pool(asyncpg.Pool):
+    """asyncpg's pool whose ``acquire`` (also inside ``pool.fetch…``) never waits forever."""
+
+    __slots__ = ("acquire_timeout",)
+
+    def acquire(self, *, timeout: float | None = None):
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+    async def release(self, connection, *, timeout: float | None = None) -> None:
+        # Resetting a connection the server dropped fails after the request's work is
+        # done (a submission committed, say): asyncpg terminates it and a new one replaces
+        # it on the next acquire, and the request keeps its answer instead of a 503.
+        try:
+            await super().release(connection, timeout=timeout)
+        except DATABASE_UNAVAILABLE as exc:
+            log.warning("a pool connection was lost when it was released: %s", type(exc).__name__)
+
+
+async def create_pool(settings: Settings) -> Pool:
+    pool = Pool(
         settings.database_url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
+        max_queries=50_000,
+        # Idle connections are closed after a while; one the server dropped (a restart)
+        # is noticed as closed and replaced on the next acquire.
+        max_inactive_connection_lifetime=300.0,
         init=init_connection,
-        # No prepared-statement cache surprises behind a transaction pooler.
-        server_settings={"application_name": "candor", "timezone": "UTC"},
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        # A statement on a connection whose server vanished without a word (no FIN)
+        # would wait for TCP to give up; the client gives up a little after the server would.
+        command_timeout=settings.db_statement_timeout_ms / 1000 + 5,
+        server_settings={
+            "application_name": "candor",
+            "timezone": "UTC",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+            # A 201 promises the answers are stored: commits wait for the WAL flush
+            # whatever the server's default says.
+            "synchronous_commit": "on",
+        },
     )
+    pool.acquire_timeout = settings.db_acquire_timeout_seconds
+    return await pool
 
 
 def pool_lifespan(settings: Settings):
@@ -56,15 +105,30 @@ async def provide_db(state: State) -> AsyncGenerator[asyncpg.Connection, None]:
     """One connection and one transaction per request: commit on success, else roll back.
 
     Litestar throws a handler's exception (an HTTP error included) into this generator,
-    so a request that fails half-way leaves nothing behind.
+    so a request that fails half-way leaves nothing behind, except what a
+    ``Problem(commit=True)`` keeps. The commit happens before the answer is sent: a 2xx
+    means stored.
     """
     async with state.pool.acquire() as conn:
         transaction = conn.transaction()
         await transaction.start()
         try:
             yield conn
+        except Problem as exc:
+            if exc.commit:
+                await transaction.commit()
+            else:
+                await _rollback(conn, transaction)
+            raise
         except BaseException:
-            await transaction.rollback()
+            await _rollback(conn, transaction)
             raise
         else:
             await transaction.commit()
+
+
+async def _rollback(conn: asyncpg.Connection, transaction) -> None:
+    # On a connection the server dropped there is nothing to roll back (the server did),
+    # and trying would hide the request's own error behind a second one.
+    if not conn.is_closed():
+        await transaction.rollback()

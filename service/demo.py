@@ -51,9 +51,10 @@ async def seed_demo(conn: asyncpg.Connection, settings: Settings) -> bool:
             ids[local] = account.id
         members = [ids[local] for local, _, roles in DEMO_ACCOUNTS if "member" in roles]
         everyone = await groups_q.insert_group(conn, name="All staff", description="Everyone who uses IT services")
-        await groups_q.replace_members(conn, group_id=everyone, account_ids=members)
+        await groups_q.replace_members(conn, group_id=everyone, account_ids=members, actor_id=None, source="demo")
         finance = await groups_q.insert_group(conn, name="Finance", description="The finance department")
-        await groups_q.replace_members(conn, group_id=finance, account_ids=members[3:10])
+        await groups_q.replace_members(conn, group_id=finance, account_ids=members[3:10], actor_id=None,
+                                       source="demo")
         desk = await services_q.insert_service(
             conn,
             name="Service Desk",
@@ -140,17 +141,17 @@ async def open_wave(conn, settings: Settings, **fields) -> UUID:
     return campaign_id
 
 
-async def store_synthetic_responses(conn, campaign_id: UUID, instrument, answers: list[dict], *, submitted_on: date) -> None:
+async def store_synthetic_responses(conn, campaign_id: UUID, instrument, answers: list[dict]) -> None:
     """Store generated answers as responses (each with a spent nonce), as redemption would."""
     rows = []
     for one in answers:
         packed = pack_answers(instrument, one)
         response_id = uuid4()
-        rows.append((response_id, campaign_id, submitted_on, receipt_for(campaign_id, response_id, submitted_on, packed),
+        rows.append((response_id, campaign_id, receipt_for(campaign_id, response_id, packed),
                      packed.item_values, packed.importance, packed.satisfaction, packed.comments))
     await conn.executemany(
-        """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction,
-                                  comments) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        """insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments)
+           values ($1, $2, $3, $4, $5, $6, $7)""",
         rows,
     )
     await conn.executemany("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
@@ -173,8 +174,7 @@ async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID
         opens_on=today - timedelta(days=60), closes_on=today - timedelta(days=30),
         k_scores=5, k_comments=10, created_by=manager,
     )
-    await store_synthetic_responses(conn, closed, servqual, synthetic_answers(servqual, DEMO_RESPONSES),
-                                    submitted_on=today - timedelta(days=45))
+    await store_synthetic_responses(conn, closed, servqual, synthetic_answers(servqual, DEMO_RESPONSES))
     await campaigns_q.close_campaign(conn, campaign_id=closed)
     await open_wave(
         conn, settings,

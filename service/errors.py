@@ -12,6 +12,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
@@ -72,7 +73,12 @@ class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Problem(HTTPException):
-    """Raise from a handler to answer with a specific problem type."""
+    """Raise from a handler to answer with a specific problem type.
+
+    The request's transaction is rolled back, unless ``commit``: then what the request
+    wrote so far is committed with the error answer (a failed sign-in's count, a wrong
+    thread secret's), see ``service.db.provide_db``.
+    """
 
     def __init__(
         self,
@@ -82,12 +88,14 @@ class Problem(HTTPException):
         *,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        commit: bool = False,
     ) -> None:
         if slug not in TITLES:
             raise ValueError(f"unknown problem type {slug!r}")
         super().__init__(detail=detail, status_code=status, headers=headers)
         self.slug = slug
         self.errors = errors
+        self.commit = commit
 
 
 def problem_response(
@@ -165,14 +173,56 @@ def _default_detail(request: Request, status: int) -> str:
     return TITLES.get(_STATUS_SLUGS.get(status, "bad-request"), "Error")
 
 
-def handle_internal_error(request: Request, exc: Exception) -> Response[ProblemDetails]:
-    # The log line names the route, never the client (no address, agent or referrer).
+# The database is down, restarting, refusing connections or too slow, or no pool
+# connection came free in time (TimeoutError is an OSError): the request may succeed a
+# moment later, so the answer is 503 with Retry-After, never a 500 or a hang.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, statement timeout
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def _route(request: Request) -> str:
+    # Log lines name the route, never the client (no address, agent or referrer).
     route = getattr(request.scope.get("route_handler"), "paths", None)
-    log.error("unhandled error in %s %s", request.method, sorted(route) if route else "?", exc_info=exc)
+    return f"{request.method} {sorted(route) if route else '?'}"
+
+
+def handle_unavailable(request: Request, exc: Exception) -> Response[ProblemDetails]:
+    log.warning("database unavailable in %s: %s", _route(request), type(exc).__name__)
+    return problem_response(503, "unavailable", "The database cannot be reached right now; try again shortly",
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+# PostgreSQL text cannot hold NUL (U+0000), which JSON and query strings can carry: the
+# client's input is at fault, wherever it was going to be stored or compared.
+UNSTORABLE_TEXT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
+def handle_unstorable_text(request: Request, exc: Exception) -> Response[ProblemDetails]:
+    return problem_response(400, "bad-request", "Text in this request contains a NUL character (U+0000), "
+                                                "which cannot be stored; remove it and send the request again")
+
+
+def handle_internal_error(request: Request, exc: Exception) -> Response[ProblemDetails]:
+    # A dependency's clean-up failing after the handler failed arrives as a group: a lost
+    # connection is still a 503.
+    if isinstance(exc, BaseExceptionGroup) and exc.subgroup(DATABASE_UNAVAILABLE) is not None:
+        return handle_unavailable(request, exc)
+    log.error("unhandled error in %s", _route(request), exc_info=exc)
     return problem_response(500, "internal", "An unexpected error occurred")
 
 
 EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, handle_unavailable),
+    **dict.fromkeys(UNSTORABLE_TEXT, handle_unstorable_text),
     Exception: handle_internal_error,
 }

@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from service.queries import accounts as accounts_q
+from service.queries import threads as threads_q
+
 log = logging.getLogger("candor.housekeeping")
+
+# Expired sessions and ended throttle windows go within this many seconds.
+PURGE_INTERVAL_SECONDS = 300
 
 Job = Callable[[Any], Awaitable[object]]
 
@@ -44,3 +50,26 @@ def background_lifespan(jobs: dict[str, tuple[float, Job]]):
             await asyncio.gather(*tasks, return_exceptions=True)
 
     return lifespan
+
+
+async def purge(pool: Any, settings: Any) -> dict[str, int]:
+    """Remove state whose purpose has passed — expired sessions (their times would map
+    transaction ids to wall time), ended login-throttle windows, past minutes of
+    thread-secret failures, and delivered or abandoned webhook log rows older than the
+    retention; the number of rows removed per table. Deletes are idempotent, so
+    replicas may run it at once."""
+    async with pool.acquire() as conn, conn.transaction():
+        return {
+            "sessions": await accounts_q.delete_expired_sessions(
+                conn, idle_minutes=settings.session_idle_minutes, absolute_hours=settings.session_absolute_hours),
+            "login_throttle": await accounts_q.delete_ended_throttles(
+                conn, window_minutes=settings.login_window_minutes),
+            "thread_secret_failures": await threads_q.delete_past_secret_failures(conn),
+            "webhook_deliveries": await threads_q.delete_old_deliveries(
+                conn, retention_days=settings.webhook_log_retention_days),
+        }
+
+
+async def purge_expired(app: Any) -> dict[str, int]:
+    """Background job (every ``PURGE_INTERVAL_SECONDS``): :func:`purge`."""
+    return await purge(app.state.pool, app.state.settings)

@@ -2,8 +2,9 @@
 
 Responses are stored as arrays in the instrument's order (see instruments.packing), so
 the matrices come from one query; every null is a "not applicable" (every item must be
-answered). Reports of a closed wave never change and are cached per process; an open
-wave's report is cached per response count.
+answered). Only closed waves have reports (an open wave's would change one response
+at a time, and two reads apart would give that response away); a closed wave's never
+changes, so it is computed once per process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from analysis.charts import dimension_gap_chart, importance_performance_chart, i
 from analysis.matrices import AnswerMatrices, matrices_from_arrays
 from analysis.report import build_report
 from instruments import Instrument
+from service.lru import LRUCache
 
 CHARTS = {
     "dimension-gaps": dimension_gap_chart,
@@ -68,34 +70,22 @@ async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k
     return {"by_prompt": by_prompt}
 
 
-class ReportCache:
-    """Reports by (wave, response count): a closed wave's never changes, an open wave's
-    changes only when a response arrives."""
+class ReportCache(LRUCache[UUID, dict[str, Any]]):
+    """Reports of closed waves by wave, bounded: a closed wave's responses never change."""
 
     def __init__(self, size: int = 32) -> None:
-        self._size = size
-        self._reports: dict[tuple[UUID, int], dict[str, Any]] = {}
-
-    def get(self, campaign_id: UUID, n: int) -> dict[str, Any] | None:
-        return self._reports.get((campaign_id, n))
-
-    def put(self, campaign_id: UUID, n: int, report: dict[str, Any]) -> None:
-        for key in [key for key in self._reports if key[0] == campaign_id]:
-            del self._reports[key]
-        if len(self._reports) >= self._size:
-            del self._reports[next(iter(self._reports))]
-        self._reports[(campaign_id, n)] = report
+        super().__init__(size)
 
 
 async def wave_report(
     state: Any, db: asyncpg.Connection, *, campaign_id: UUID, instrument: Instrument, k_scores: int, k_comments: int
 ) -> dict[str, Any]:
-    n = await db.fetchval("select count(*) from responses where campaign_id = $1", campaign_id)
+    """The report of a *closed* wave (the caller checks: see ``service.routes.campaigns._report``)."""
     cache: ReportCache = state.reports
-    if (cached := cache.get(campaign_id, n)) is not None:
+    if (cached := cache.get(campaign_id)) is not None:
         return cached
     matrices = await fetch_matrices(db, instrument, campaign_id)
     report = await asyncio.to_thread(build_report, instrument, matrices, k_scores=k_scores)
     report["comments"] = await fetch_comments(db, campaign_id, n=matrices.n, k_comments=k_comments)
-    cache.put(campaign_id, matrices.n, report)
+    cache.put(campaign_id, report)
     return report

@@ -47,7 +47,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    # None: Secure cookies exactly when the request arrived over https.
+    # None: Secure cookies exactly when the public origin (CANDOR_PUBLIC_URL) is https.
     secure_cookies: bool | None = None
     login_max_failures: int = 5
     login_window_minutes: int = 15

@@ -25,6 +25,7 @@ from crypto.keys import (
 from crypto.tokens import TOKEN_TYPE_BLIND_RSA, TokenChallenge
 from instruments import Instrument
 from instruments.packing import PackedAnswers
+from service.lru import LRUCache
 from service.queries import instruments as instruments_q
 from service.queries import campaigns as campaigns_q
 from service.queries.campaigns import Campaign, CampaignKeys
@@ -91,13 +92,14 @@ class SigningKeys:
 
     def __init__(self, kek: bytes) -> None:
         self._kek = kek
-        self._keys: dict[bytes, SigningKey] = {}
+        self._keys: LRUCache[bytes, SigningKey] = LRUCache(256)
 
     def get(self, keys: CampaignKeys) -> SigningKey:
         found = self._keys.get(keys.token_key_id)
         if found is None:
             private_key = decrypt_private_key(keys.private_key, self._kek, _aad(keys.id, keys.token_key_id))
-            found = self._keys[keys.token_key_id] = SigningKey(private_key)
+            found = SigningKey(private_key)
+            self._keys.put(keys.token_key_id, found)
         return found
 
 
@@ -117,14 +119,14 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def receipt_for(campaign_id: UUID, response_id: UUID, submitted_on: date, packed: PackedAnswers) -> str:
+def receipt_for(campaign_id: UUID, response_id: UUID, packed: PackedAnswers) -> str:
     """A hash of exactly what was stored (the row's values), which the respondent keeps
-    to check later against what the server shows for it."""
+    to check later against what the server shows for it. It names the wave, never a
+    date: a response carries no time finer than its wave."""
     # Already plain JSON types: encoded directly (this runs on every submission).
     document = {
         "campaign_id": str(campaign_id),
         "response_id": str(response_id),
-        "submitted_on": submitted_on.isoformat(),
         "item_values": packed.item_values,
         "importance": packed.importance,
         "satisfaction": packed.satisfaction,
@@ -149,13 +151,13 @@ class RedemptionKeys(msgspec.Struct, frozen=True):
 async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionKeys | None:
     """The wave's published key material, decoded once per process (a wave's status is
     not part of it: that is read from the database on every submission)."""
-    cache: dict[UUID, RedemptionKeys] = state.redemption_keys
+    cache: LRUCache[UUID, RedemptionKeys] = state.redemption_keys
     found = cache.get(campaign_id)
     if found is None:
         keys = await campaigns_q.select_keys(db, campaign_id=campaign_id)
         if keys is None:
             return None
-        found = cache[campaign_id] = RedemptionKeys(
+        found = RedemptionKeys(
             public_key=public_key_from_spki(keys.token_key),
             token_key=keys.token_key,
             token_key_id=keys.token_key_id,
@@ -165,6 +167,7 @@ async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionK
             opens_on=keys.opens_on,
             closes_on=keys.closes_on,
         )
+        cache.put(campaign_id, found)
     return found
 
 

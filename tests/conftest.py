@@ -150,3 +150,20 @@ def live_server(settings):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture
+async def demo_database_url(empty_database_url, settings) -> str:
+    """A migrated database holding the demo organisation, as `make run` seeds it."""
+    from service.db import init_connection
+    from service.demo import seed_demo
+    from service.migrate import migrate
+
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await init_connection(conn)
+        await migrate(conn)
+        assert await seed_demo(conn, replace(settings, database_url=empty_database_url))
+    finally:
+        await conn.close()
+    return empty_database_url

@@ -12,7 +12,6 @@ import os
 import secrets
 import uuid
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -41,9 +40,9 @@ async def submit(request: Request, campaign_id: uuid.UUID, data: dict[str, Any])
         await conn.execute("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
                            campaign_id, secrets.token_bytes(32))
         await conn.execute(
-            """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance)
-               values ($1, $2, $3, $4, $5, $6)""",
-            uuid.uuid4(), campaign_id, datetime.now(UTC).date(), receipt, values, importance,
+            """insert into responses (id, campaign_id, receipt, item_values, importance)
+               values ($1, $2, $3, $4, $5)""",
+            uuid.uuid4(), campaign_id, receipt, values, importance,
         )
     return {"receipt": receipt}
 

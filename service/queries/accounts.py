@@ -116,19 +116,21 @@ async def touch_session(
     A session past its idle or absolute expiry, or of a deactivated account, is dead;
     dead rows are removed here so they cannot be revived.
     """
+    # Session times are stored in 5-minute steps (a trigger coarsens every write): a
+    # finer time would be a clock of the person's activity, and with the row's
+    # transaction id a map from transaction ids to wall time. Idle time counts from the
+    # end of the step last seen in, the absolute limit from the start of the sign-in step.
     row = await conn.fetchrow(
         """
         with live as (
             select s.csrf_token, a.id, a.email, a.display_name, a.roles, a.active, a.created_at
             from sessions s join accounts a on a.id = s.account_id
             where s.token_hash = $1 and a.active
-              and s.last_seen_at > now() - make_interval(mins => $2)
+              and s.last_seen_at + interval '5 minutes' > now() - make_interval(mins => $2)
               and s.created_at > now() - make_interval(hours => $3)
         ), touched as (
-            -- Coarse on purpose: a per-request time would be a clock of the person's
-            -- activity next to which an anonymous submission could be placed.
-            update sessions set last_seen_at = now()
-            where token_hash = $1 and last_seen_at < now() - interval '5 minutes'
+            update sessions set last_seen_at = coarse_time(now())
+            where token_hash = $1 and last_seen_at < coarse_time(now())
               and exists (select 1 from live)
         )
         select * from live
@@ -151,27 +153,31 @@ async def delete_account_sessions(conn: asyncpg.Connection, *, account_id: UUID)
     await conn.execute("delete from sessions where account_id = $1", account_id)
 
 
+async def delete_expired_sessions(conn: asyncpg.Connection, *, idle_minutes: int, absolute_hours: int) -> int:
+    """Remove every session past its idle or absolute expiry (as ``touch_session``
+    judges them) or of a deactivated account; the number removed."""
+    status = await conn.execute(
+        """
+        delete from sessions s
+        where s.last_seen_at + interval '5 minutes' <= now() - make_interval(mins => $1)
+           or s.created_at <= now() - make_interval(hours => $2)
+           or not exists (select 1 from accounts a where a.id = s.account_id and a.active)
+        """,
+        idle_minutes, absolute_hours,
+    )
+    return int(status.split()[-1])
+
+
 # Login throttling -------------------------------------------------------------------
 
 
-async def select_throttle(
+async def record_login_attempt(
     conn: asyncpg.Connection, *, email_key: bytes, window_minutes: int
 ) -> tuple[int, float]:
-    """Failures in the current window and seconds until the window ends."""
+    """Count an attempt before its password is checked: (attempts in the current
+    window, seconds until the window ends). The row stays locked until the transaction
+    ends, so parallel attempts for one email are counted one after another."""
     row = await conn.fetchrow(
-        """
-        select failures,
-               extract(epoch from window_started + make_interval(mins => $2) - now())::float8 as remaining
-        from login_throttle
-        where email_key = $1 and window_started > now() - make_interval(mins => $2)
-        """,
-        email_key, window_minutes,
-    )
-    return (0, 0.0) if row is None else (row["failures"], max(row["remaining"], 0.0))
-
-
-async def record_login_failure(conn: asyncpg.Connection, *, email_key: bytes, window_minutes: int) -> None:
-    await conn.execute(
         """
         insert into login_throttle (email_key, failures, window_started) values ($1, 1, now())
         on conflict (email_key) do update set
@@ -179,10 +185,21 @@ async def record_login_failure(conn: asyncpg.Connection, *, email_key: bytes, wi
                             then login_throttle.failures + 1 else 1 end,
             window_started = case when login_throttle.window_started > now() - make_interval(mins => $2)
                                   then login_throttle.window_started else now() end
+        returning failures,
+                  extract(epoch from window_started + make_interval(mins => $2) - now())::float8 as remaining
         """,
         email_key, window_minutes,
     )
+    return row["failures"], max(row["remaining"], 0.0)
 
 
 async def clear_login_failures(conn: asyncpg.Connection, *, email_key: bytes) -> None:
     await conn.execute("delete from login_throttle where email_key = $1", email_key)
+
+
+async def delete_ended_throttles(conn: asyncpg.Connection, *, window_minutes: int) -> int:
+    """Remove the throttle rows whose window has ended (a new failure starts a new one)."""
+    status = await conn.execute(
+        "delete from login_throttle where window_started <= now() - make_interval(mins => $1)", window_minutes
+    )
+    return int(status.split()[-1])

@@ -1,7 +1,7 @@
 """SQL for survey waves, token issuance and anonymous responses.
 
-Issuance queries touch ``token_issuances`` (account, wave, day); redemption queries
-touch ``spent_tokens`` and ``responses`` (wave, day, random id). No query joins them.
+Issuance queries touch ``token_issuances`` (account, wave); redemption queries
+touch ``spent_tokens`` and ``responses`` (wave, random id). No query joins them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from service.queries import arrivals
 
 
 class ServiceRef(msgspec.Struct, frozen=True):
@@ -200,12 +202,28 @@ async def open_campaign(
     )
 
 
+async def fence_submissions(conn: asyncpg.Connection) -> None:
+    """Wait for submissions in flight to commit, and hold new ones until this transaction
+    ends, so a wave closed in it has exactly the responses its report will show.
+
+    Every submission inserts into ``spent_tokens`` (see :func:`store_response`); a SHARE
+    lock conflicts with those inserts only, not with reads. Without it a submission that
+    read the wave as open could commit just after the close, and two reports of the
+    closed wave could differ by one person."""
+    await conn.execute("lock table spent_tokens in share mode")
+
+
 async def close_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> None:
+    await fence_submissions(conn)
     await conn.execute("update campaigns set status = 'closed' where id = $1 and status = 'open'", campaign_id)
 
 
 async def close_expired(conn: asyncpg.Connection) -> list[UUID]:
     """Close the open waves whose last day has passed (one replica wins each row)."""
+    due = await conn.fetchval("select exists (select 1 from campaigns where status = 'open' and closes_on < current_date)")
+    if not due:
+        return []
+    await fence_submissions(conn)
     rows = await conn.fetch(
         """
         update campaigns set status = 'closed'
@@ -222,18 +240,8 @@ async def scrub_wave_order(conn: asyncpg.Connection, *, campaign_id: UUID) -> No
     transaction, so neither their physical order nor their transaction ids (``xmin``)
     keep the order in which tokens were issued and answers arrived — an order an
     insider could otherwise line up against sign-in times."""
-    for table, columns in (
-        ("responses", "id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments"),
-        ("spent_tokens", "campaign_id, nonce"),
-        ("token_issuances", "campaign_id, account_id, issued_on"),
-    ):
-        await conn.execute(
-            f"""
-            with moved as (delete from {table} where campaign_id = $1 returning {columns})
-            insert into {table} ({columns}) select {columns} from moved order by random()
-            """,
-            campaign_id,
-        )
+    for table in arrivals.WAVE_TABLES:
+        await arrivals.rewrite_in_random_order(conn, table, campaign_id=campaign_id)
 
 
 async def select_keys(conn: asyncpg.Connection, *, campaign_id: UUID) -> CampaignKeys | None:
@@ -293,7 +301,6 @@ async def store_response(
     campaign_id: UUID,
     nonce: bytes,
     response_id: UUID,
-    submitted_on: date,
     receipt: str,
     item_values: list[int | None],
     importance: list[int] | None,
@@ -311,11 +318,11 @@ async def store_response(
             on conflict do nothing
             returning campaign_id
         )
-        insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments)
-        select $3, campaign_id, $4, $5, $6, $7, $8, $9 from spent
+        insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments)
+        select $3, campaign_id, $4, $5, $6, $7, $8 from spent
         returning true
         """,
-        campaign_id, nonce, response_id, submitted_on, receipt, item_values, importance, satisfaction, comments,
+        campaign_id, nonce, response_id, receipt, item_values, importance, satisfaction, comments,
     )
     return bool(stored)
 
@@ -327,7 +334,6 @@ async def select_status(conn: asyncpg.Connection, *, campaign_id: UUID) -> str |
 class StoredResponse(msgspec.Struct, frozen=True):
     id: UUID
     campaign_id: UUID
-    submitted_on: date
     receipt: str
     item_values: list[int | None]
     importance: list[int] | None
@@ -340,9 +346,70 @@ async def select_response_by_receipt(
 ) -> StoredResponse | None:
     row = await conn.fetchrow(
         """
-        select id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction, comments
+        select id, campaign_id, receipt, item_values, importance, satisfaction, comments
         from responses where campaign_id = $1 and receipt = $2
         """,
         campaign_id, receipt,
     )
     return None if row is None else StoredResponse(**dict(row))
+
+
+# Audience subtraction -----------------------------------------------------------------
+
+
+class AudienceClash(msgspec.Struct, frozen=True):
+    """Another wave of the same service whose audience differs from this one's by
+    1 … k−1 people: subtracting the two results would single those people out."""
+
+    campaign_id: UUID
+    title: str
+    opened_on: date
+    difference: int
+    k: int
+
+
+async def lock_service_openings(conn: asyncpg.Connection, *, campaign_id: UUID) -> None:
+    """Serialize the openings of one service's waves until the transaction ends, so two
+    waves opened at the same moment each see the other's audience. (``no key update``
+    leaves inserting new waves of the service unblocked.)"""
+    await conn.execute(
+        "select 1 from services where id = (select service_id from campaigns where id = $1) for no key update",
+        campaign_id,
+    )
+
+
+async def select_audience_clashes(
+    conn: asyncpg.Connection, *, campaign_id: UUID, lookback_days: int
+) -> list[AudienceClash]:
+    """The waves of this wave's service, opened in the last ``lookback_days`` days, whose
+    frozen audience differs from this wave's (its ``campaign_audience`` snapshot) by
+    1 … k−1 people in symmetric difference, k the larger of the two waves' k_scores.
+    A difference of 0 (the same people asked again) or of k or more is fine."""
+    rows = await conn.fetch(
+        """
+        with this as (
+            select id, service_id, k_scores from campaigns where id = $1
+        ), mine as (
+            select account_id from campaign_audience where campaign_id = $1
+        ), others as (
+            select c.id, c.title, c.opened_on, greatest(c.k_scores, this.k_scores) as k
+            from campaigns c join this on c.service_id = this.service_id
+            where c.id <> this.id and c.status <> 'draft' and c.opened_on >= current_date - $2::integer
+        )
+        select o.id as campaign_id, o.title, o.opened_on, o.k, d.difference
+        from others o
+        cross join lateral (
+            select count(*)::integer as difference from (
+                (select account_id from campaign_audience where campaign_id = o.id
+                 except select account_id from mine)
+                union all
+                (select account_id from mine
+                 except select account_id from campaign_audience where campaign_id = o.id)
+            ) s
+        ) d
+        where d.difference between 1 and o.k - 1
+        order by o.opened_on desc, o.title
+        """,
+        campaign_id, lookback_days,
+    )
+    return [AudienceClash(**dict(r)) for r in rows]

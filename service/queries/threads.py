@@ -465,15 +465,40 @@ async def select_deliveries(conn: asyncpg.Connection, *, service_id: UUID, limit
     return [Delivery(**dict(r)) for r in rows]
 
 
-async def claim_due_deliveries(conn: asyncpg.Connection, *, now: datetime, limit: int = 20) -> list[Delivery]:
-    """Pending deliveries whose time has come, locked (skipping ones another replica holds)."""
+async def select_webhooks(conn: asyncpg.Connection, *, service_ids: list[UUID]) -> dict[UUID, Webhook]:
     rows = await conn.fetch(
-        f"""
-        select {_DELIVERY} from webhook_deliveries
-        where state = 'pending' and next_attempt_at <= $1
-        order by next_attempt_at limit $2 for update skip locked
+        "select service_id, url, secret, active, updated_at from service_webhooks where service_id = any($1::uuid[])",
+        service_ids,
+    )
+    return {r["service_id"]: Webhook(**dict(r)) for r in rows}
+
+
+async def claim_due_deliveries(
+    conn: asyncpg.Connection, *, now: datetime, lease_until: datetime, max_attempts: int, limit: int = 20
+) -> list[Delivery]:
+    """Claim pending deliveries whose time has come (skipping rows another replica holds):
+    count the attempt and lease the row until ``lease_until``, so the caller can commit
+    before it sends anything and no other worker takes the row meanwhile. A row whose
+    lease ran out after its last attempt (its worker died) is given up instead and
+    returned as 'failed'."""
+    rows = await conn.fetch(
+        """
+        with due as (
+            select id from webhook_deliveries
+            where state = 'pending' and next_attempt_at <= $1
+            order by next_attempt_at limit $4 for update skip locked
+        )
+        update webhook_deliveries d
+        set attempts = case when d.attempts >= $3 then d.attempts else d.attempts + 1 end,
+            state = case when d.attempts >= $3 then 'failed' else 'pending' end,
+            last_error = case when d.attempts >= $3 then 'no outcome was recorded for the last attempt'
+                              else d.last_error end,
+            next_attempt_at = case when d.attempts >= $3 then d.next_attempt_at else $2 end
+        from due where d.id = due.id
+        returning d.id, d.service_id, d.thread_id, d.payload, d.state, d.attempts, d.last_status, d.last_error,
+                  d.next_attempt_at, d.created_at, d.delivered_at
         """,
-        now, limit,
+        now, lease_until, max_attempts, limit,
     )
     return [Delivery(**dict(r)) for r in rows]
 
@@ -482,18 +507,45 @@ async def record_attempt(
     conn: asyncpg.Connection,
     *,
     delivery_id: UUID,
+    attempt: int,
     state: str,
     status: int | None,
     error: str,
     next_attempt_at: datetime | None,
     now: datetime,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Record the outcome of attempt number ``attempt``; False (nothing written) when the
+    row has moved on meanwhile (its lease ran out and another worker claimed it)."""
+    recorded = await conn.fetchval(
         """
-        update webhook_deliveries set attempts = attempts + 1, state = $2, last_status = $3, last_error = $4,
+        update webhook_deliveries set state = $2, last_status = $3, last_error = $4,
                next_attempt_at = coalesce($5, next_attempt_at),
                delivered_at = case when $2 = 'delivered' then $6 else delivered_at end
-        where id = $1
+        where id = $1 and state = 'pending' and attempts = $7
+        returning true
         """,
-        delivery_id, state, status, error, next_attempt_at, now,
+        delivery_id, state, status, error, next_attempt_at, now, attempt,
     )
+    return bool(recorded)
+
+
+# Purging ------------------------------------------------------------------------------------
+
+
+async def delete_past_secret_failures(conn: asyncpg.Connection) -> int:
+    """Failure counts of minutes that are over: the throttle reads only the current one."""
+    status = await conn.execute("delete from thread_secret_failures where minute < date_trunc('minute', now())")
+    return int(status.split()[-1])
+
+
+async def delete_old_deliveries(conn: asyncpg.Connection, *, retention_days: int) -> int:
+    """Delivery-log rows older than the retention that are delivered or given up on
+    (pending ones are still work)."""
+    status = await conn.execute(
+        """
+        delete from webhook_deliveries
+        where state in ('delivered', 'failed') and created_at < now() - make_interval(days => $1)
+        """,
+        retention_days,
+    )
+    return int(status.split()[-1])

@@ -128,6 +128,7 @@ class PublicAction(msgspec.Struct, frozen=True):
 _ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role or CSRF token missing")}
 _NOT_FOUND = {404: problem_spec("No such action item")}
 _CONFLICT = {409: problem_spec("Not allowed in the item's current status")}
+_NOT_CLOSED = {409: problem_spec("The wave has not closed: its results (and candidates) appear when it closes")}
 staff = requires_roles("manager", "owner")
 managers = requires_roles("manager")
 
@@ -249,7 +250,7 @@ class ActionController(Controller):
                                       service_id=service_id, owner_id=owner_id, status=status, overdue=overdue)
 
     @post("/", operation_id="createAction", guards=[staff], status_code=HTTP_201_CREATED,
-          responses={**_ERRORS, 422: problem_spec("Invalid fields, or not a candidate")})
+          responses={**_ERRORS, **_NOT_CLOSED, 422: problem_spec("Invalid fields, or not a candidate")})
     async def create_action(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[ActionCreate]
     ) -> ActionDetail:
@@ -427,13 +428,14 @@ class PublicActionController(Controller):
 
 
 class WaveExportController(Controller):
-    """A wave's report aggregates at or above k, for the wave's readers."""
+    """A closed wave's report aggregates at or above k, for the wave's readers (409 before it closes)."""
 
     path = "/api/campaigns/{campaign_id:uuid}/export"
     tags = ["reports"]
     guards = [requires_login]
 
-    @get("/json", operation_id="exportReportJson", responses={**_ERRORS, 404: problem_spec("No such wave")})
+    @get("/json", operation_id="exportReportJson",
+         responses={**_ERRORS, **_NOT_CLOSED, 404: problem_spec("No such wave")})
     async def export_json(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
     ) -> Response[dict[str, Any]]:
@@ -441,7 +443,7 @@ class WaveExportController(Controller):
         return Response(aggregates, headers={"content-disposition": f'attachment; filename="report-{campaign_id}.json"'})
 
     @get("/csv", operation_id="exportReportCsv", media_type="text/csv",
-         responses={**_ERRORS, 404: problem_spec("No such wave")})
+         responses={**_ERRORS, **_NOT_CLOSED, 404: problem_spec("No such wave")})
     async def export_csv(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
     ) -> Response[str]:

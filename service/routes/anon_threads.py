@@ -78,40 +78,41 @@ class AuthorThread(msgspec.Struct, frozen=True):
     messages: list[Message]
 
 
-async def current_keys(state: State) -> ThreadPeriod:
-    """This month's key; made on its own connection so that it is kept even when the
-    request that made it fails."""
+async def current_keys(state: State, db: asyncpg.Connection | asyncpg.Pool) -> ThreadPeriod:
+    """This month's key, made on first use on the request's own connection (``db``;
+    a handler without one passes the pool). A request that fails after making it rolls
+    it back, which is harmless: nothing it signed or published left the request."""
     settings = state.settings
-    async with state.pool.acquire() as conn:
-        return await logic.period_keys(conn, period=logic.period_of(logic.today()), issuer_name=settings.issuer_name,
+    return await logic.period_keys(db, period=logic.period_of(logic.today()), issuer_name=settings.issuer_name,
                                    kek=settings.key_encryption_key)
 
 
 def _unauthorized(keys: ThreadPeriod, detail: str) -> Problem:
-    return Problem(401, "token-invalid", detail,
+    # commit=True: the challenge names this month's key, which this request may have made.
+    return Problem(401, "token-invalid", detail, commit=True,
                    headers={"WWW-Authenticate": format_www_authenticate(keys.challenge, keys.token_key)})
 
 
 async def _thread_by_secret(request: Request, state: State, db: asyncpg.Connection) -> UUID:
-    """The thread the Authorization header's secret opens; failures count toward the
-    service-wide per-minute budget (recorded outside the request's transaction)."""
-    pool = state.pool
-    limit = state.settings.thread_secret_failures_per_minute
-    async with pool.acquire() as conn:
-        if await q.select_secret_failures(conn) >= limit:
-            raise Problem(429, "too-many-requests",
-                          "Too many wrong thread secrets were tried in the last minute; try again in a minute",
-                          headers={"Retry-After": "60"})
+    """The thread the Authorization header's secret opens.
+
+    The right secret always opens its thread, however many wrong ones were tried (so
+    a flood of guesses cannot lock authors out); only failures count toward the
+    service-wide per-minute budget. The count is written on the request's connection
+    and committed with the 401 or 429 answer.
+    """
     phrase = logic.parse_secret_header(request.headers.get("authorization"))
-    thread_id = None
     if phrase is not None:
-        thread_id = await q.select_thread_id_by_secret(db, secret_hash=logic.secret_hash(state.settings.secret_key, phrase))
-    if thread_id is None:
-        async with pool.acquire() as conn:
-            await q.record_secret_failure(conn)
-        raise Problem(401, "thread-secret", "Send the thread's twelve-word secret: Authorization: ThreadSecret …",
-                      headers={"WWW-Authenticate": SECRET_CHALLENGE})
-    return thread_id
+        found = await q.select_thread_id_by_secret(db, secret_hash=logic.secret_hash(state.settings.secret_key, phrase))
+        if found is not None:
+            return found
+    await q.record_secret_failure(db)
+    if await q.select_secret_failures(db) > state.settings.thread_secret_failures_per_minute:
+        raise Problem(429, "too-many-requests",
+                      "Too many wrong thread secrets were tried in the last minute; try again in a minute",
+                      headers={"Retry-After": "60"}, commit=True)
+    raise Problem(401, "thread-secret", "Send the thread's twelve-word secret: Authorization: ThreadSecret …",
+                  headers={"WWW-Authenticate": SECRET_CHALLENGE}, commit=True)
 
 
 async def _author_view(db: asyncpg.Connection, thread_id: UUID) -> AuthorThread:
@@ -129,7 +130,7 @@ async def _author_view(db: asyncpg.Connection, thread_id: UUID) -> AuthorThread:
 
 _SECRET_ERRORS = {
     401: problem_spec("Missing or unknown thread secret"),
-    429: problem_spec("Too many wrong secrets in the last minute (service-wide)"),
+    429: problem_spec("A wrong secret, and too many wrong secrets in the last minute (service-wide)"),
 }
 
 
@@ -145,7 +146,7 @@ class AnonymousThreadController(Controller):
     async def open_thread(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[ThreadOpen]
     ) -> ThreadOpened:
-        current = await current_keys(state)
+        current = await current_keys(state, db)
         header = request.headers.get("authorization")
         if not header:
             raise _unauthorized(current, "Send a thread token: Authorization: PrivateToken token=…")
@@ -153,10 +154,12 @@ class AnonymousThreadController(Controller):
             token = parse_authorization(header)
             keys = await q.select_period_by_key_id(db, token_key_id=token.token_key_id)
             if keys is None or keys.period not in (current.period, logic.previous_period(current.period)):
-                raise _unauthorized(current, "This token is not from this month's (or last month's) thread key")
+                raise TokenError("not a current thread key")
             token = verify_token(token, logic.public_key(state, keys), keys.challenge, key_id=keys.token_key_id)
-        except TokenError as exc:
-            raise _unauthorized(current, f"The thread token is not valid: {exc}") from None
+        except TokenError:
+            # One answer for every way a token can be wrong: see service/routes/anonymous.py.
+            raise _unauthorized(current, "The thread token is not valid (it must be from this month's or last "
+                                         "month's thread key)") from None
         phrase = logic.normalise_secret(data.secret)
         errors = []
         if phrase is None:

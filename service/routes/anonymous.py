@@ -2,7 +2,7 @@
 
 Everything under ``/anon/`` is reached without a session: the session middleware never
 reads cookies here, nothing is logged about the request, and the rows written carry
-the wave, a date and a random id. The token is verified, the answers validated, and
+the wave and a random id, no time (the arrival-order pass erases even the order). The token is verified, the answers validated, and
 only then — in the same transaction as the response — is its nonce spent, so answers
 that fail validation leave the token usable.
 """
@@ -10,7 +10,6 @@ that fail validation leave the token usable.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -32,17 +31,20 @@ Receipt = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$")]
 
 
 class SubmissionReceipt(msgspec.Struct, frozen=True):
+    """What the respondent keeps: the wave is in the URL, the receipt names no date."""
+
     receipt: str
     response_id: UUID
-    submitted_on: date
 
 
 class StoredAnswers(msgspec.Struct, frozen=True):
     receipt: str
     response_id: UUID
-    submitted_on: date
     answers: dict[str, Any]
     verified: bool
+
+
+INVALID_TOKEN = "The token is not valid for this wave"
 
 
 def _unauthorized(keys: RedemptionKeys, detail: str) -> Problem:
@@ -93,27 +95,29 @@ class AnonymousController(Controller):
         try:
             token = verify_token(parse_authorization(header), keys.public_key, keys.challenge, key_id=keys.token_key_id,
                                  challenge_digest=keys.challenge_digest)
-        except TokenError as exc:
-            raise _unauthorized(keys, f"The token is not valid for this wave: {exc}") from None
+        except TokenError:
+            # One answer for every way a token can be wrong (malformed, another key, bad
+            # signature): which check failed would tell a prober nothing useful, and a
+            # forged token carrying a spent nonce must look like any other forgery.
+            raise _unauthorized(keys, INVALID_TOKEN) from None
         try:
             # Decoded here, not by a typed body parameter: answers are checked against the
             # wave's instrument (validate_answers), the one schema that matters.
             data = msgspec.json.decode(await request.body())
         except msgspec.DecodeError as exc:
             raise Problem(400, "malformed-body", f"The body could not be decoded: {exc}") from None
-        day = today()
-        if reason := accepting("open", keys.opens_on, keys.closes_on, day):
+        if reason := accepting("open", keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
         if errors := validate_answers(keys.instrument, data):
             raise Problem(422, "validation", f"{len(errors)} answer(s) need attention; your token was not used",
                           errors=errors)
         packed = pack_answers(keys.instrument, data)
         response_id = uuid.uuid4()
-        receipt = receipt_for(campaign_id, response_id, day, packed)
+        receipt = receipt_for(campaign_id, response_id, packed)
         async with pool.acquire() as db:
             stored = await q.store_response(
-                db, campaign_id=campaign_id, nonce=token.nonce, response_id=response_id, submitted_on=day,
-                receipt=receipt, item_values=packed.item_values, importance=packed.importance,
+                db, campaign_id=campaign_id, nonce=token.nonce, response_id=response_id, receipt=receipt,
+                item_values=packed.item_values, importance=packed.importance,
                 satisfaction=packed.satisfaction, comments=packed.comments,
             )
             status = None if stored else await q.select_status(db, campaign_id=campaign_id)
@@ -121,7 +125,7 @@ class AnonymousController(Controller):
             if status != "open":
                 raise Problem(409, "campaign-closed", "This survey wave is closed")
             raise Problem(409, "token-spent", "This token has already been used: this wave has your answers")
-        return SubmissionReceipt(receipt=receipt, response_id=response_id, submitted_on=day)
+        return SubmissionReceipt(receipt=receipt, response_id=response_id)
 
     @get("/{campaign_id:uuid}/receipts/{receipt:str}", operation_id="checkReceipt",
          responses={404: problem_spec("No response with this receipt in this wave")})
@@ -134,6 +138,6 @@ class AnonymousController(Controller):
             raise Problem(404, "not-found", "No response with this receipt in this wave")
         packed = PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments)
         answers = unpack_answers(keys.instrument, packed)
-        recomputed = receipt_for(campaign_id, stored.id, stored.submitted_on, packed)
-        return StoredAnswers(receipt=stored.receipt, response_id=stored.id, submitted_on=stored.submitted_on,
-                             answers=answers, verified=recomputed == stored.receipt)
+        recomputed = receipt_for(campaign_id, stored.id, packed)
+        return StoredAnswers(receipt=stored.receipt, response_id=stored.id, answers=answers,
+                             verified=recomputed == stored.receipt)

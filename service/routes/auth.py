@@ -46,17 +46,19 @@ class AuthController(Controller):
         responses={
             401: problem_spec("Email or password is wrong (the same answer for an unknown email)"),
             429: problem_spec("Too many failed attempts for this email; see Retry-After"),
+            503: problem_spec("Too many sign-ins checked at once, or the database is unreachable; see Retry-After"),
         },
     )
     async def login(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[LoginIn]
     ) -> Response[Me]:
         result = await sign_in(request, state, db, email=data.email, password=data.password)
+        # commit=True: the attempt's count is kept with the error answer.
         if result.status == 429:
             raise Problem(429, "too-many-requests", "Too many failed sign-in attempts; try again later",
-                          headers={"Retry-After": str(result.retry_after)})
+                          headers={"Retry-After": str(result.retry_after)}, commit=True)
         if result.token is None:
-            raise Problem(401, "invalid-credentials", "Email or password is wrong")
+            raise Problem(401, "invalid-credentials", "Email or password is wrong", commit=True)
         return Response(Me(account=result.account, csrf_token=result.csrf_token),
                         cookies=[session_cookie(state.settings, request, result.token)])
 

@@ -84,11 +84,13 @@ class TokenKey(msgspec.Struct, frozen=True, rename="kebab"):
 
 
 class Progress(msgspec.Struct, frozen=True):
-    """Counts below k are null: a manager watching a small count move learns who answered."""
+    """Counts rounded down to whole multiples of k, null below k: a manager watching an
+    exact count move by one learns when someone answered, and with the report, what."""
 
     tokens_issued: int | None
     responses: int | None
     k: int
+    rounding: str
 
 
 class Manifest(msgspec.Struct, frozen=True):
@@ -98,6 +100,7 @@ class Manifest(msgspec.Struct, frozen=True):
 
 _ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role, audience or CSRF token missing")}
 _NOT_FOUND = {404: problem_spec("No such wave")}
+_NOT_CLOSED = {409: problem_spec("The wave has not closed: results appear when it closes")}
 managers = requires_roles("manager")
 
 
@@ -186,19 +189,26 @@ class CampaignController(Controller):
         return await q.select_campaign(db, campaign_id=campaign_id)
 
     @post("/{campaign_id:uuid}/open", operation_id="openCampaign", guards=[managers], status_code=HTTP_200_OK,
-          responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Not a draft, or the audience is smaller than k")})
+          responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Not a draft, or the audience is smaller than k"),
+                     422: problem_spec("The audience differs from a recent wave's of the service by fewer than k")})
     async def open_campaign(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
     ) -> Campaign:
         campaign = await _visible(db, request, campaign_id)
         if await q.lock_campaign_status(db, campaign_id=campaign_id) != "draft":
             raise Problem(409, "conflict", f"The wave is {campaign.status}; only a draft can be opened")
+        settings = state.settings
+        await q.lock_service_openings(db, campaign_id=campaign_id)
         size = await q.snapshot_audience(db, campaign_id=campaign_id)
         if size < campaign.k_scores:
             raise Problem(409, "conflict",
                           f"The audience has {size} active members, fewer than k_scores = {campaign.k_scores}: "
                           "answers from so few people could not stay anonymous")
-        settings = state.settings
+        clashes = await q.select_audience_clashes(db, campaign_id=campaign_id,
+                                                  lookback_days=settings.audience_lookback_days)
+        if clashes:
+            # The snapshot just taken is rolled back with the request's transaction.
+            raise _audience_clash(clashes[0], settings.audience_lookback_days)
         keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
         manifest = build_manifest(campaign, keys, size)
         await q.open_campaign(
@@ -287,8 +297,9 @@ class CampaignController(Controller):
         campaign = await _require_reader(db, request, campaign_id)
         issued, responses = await q.count_progress(db, campaign_id=campaign_id)
         k = campaign.k_scores
-        return Progress(tokens_issued=issued if issued >= k else None, responses=responses if responses >= k else None,
-                        k=k)
+        return Progress(tokens_issued=_floor_to(issued, k), responses=_floor_to(responses, k), k=k,
+                        rounding=f"Counts are rounded down to whole multiples of k = {k} (null: fewer than {k}); "
+                        f"the true count is at least the number shown and less than it plus {k}.")
 
 
 class ReportController(Controller):
@@ -298,7 +309,7 @@ class ReportController(Controller):
     tags = ["reports"]
     guards = [requires_login]
 
-    @get("/report", operation_id="getCampaignReport", responses={**_ERRORS, **_NOT_FOUND})
+    @get("/report", operation_id="getCampaignReport", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
     async def report(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
     ) -> dict[str, Any]:
@@ -306,7 +317,7 @@ class ReportController(Controller):
         return await _report(state, db, campaign)
 
     @get("/charts/{chart:str}", operation_id="getCampaignChart", media_type="image/svg+xml",
-         responses={**_ERRORS, **_NOT_FOUND})
+         responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
     async def chart(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
         chart: FromPath[str],
@@ -319,6 +330,11 @@ class ReportController(Controller):
 
 
 async def _report(state: State, db: asyncpg.Connection, campaign: Campaign) -> dict[str, Any]:
+    """The report of a closed wave; 409 before it closes. Every result derived from a
+    wave's responses (report, charts, exports, candidates) comes through here: two reads
+    of an open wave a response apart would give away that response."""
+    if campaign.status != "closed":
+        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
     instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
     return await wave_report(state, db, campaign_id=campaign.id, instrument=instrument,
                              k_scores=campaign.k_scores, k_comments=campaign.k_comments)
@@ -333,6 +349,20 @@ async def _require_reader(db: asyncpg.Connection, request: Request, campaign_id:
     if "owner" in me.roles and await q.is_service_owner(db, campaign_id=campaign_id, account_id=me.id):
         return campaign
     raise Problem(403, "forbidden", "Results are for managers and the owners of the wave's service")
+
+
+def _floor_to(count: int, k: int) -> int | None:
+    return None if count < k else count - count % k
+
+
+def _audience_clash(clash: q.AudienceClash, lookback_days: int) -> Problem:
+    reason = (f"differs by {clash.difference} people from the audience of “{clash.title}”, a wave of the same "
+              f"service opened on {clash.opened_on.isoformat()}; fewer than k = {clash.k} apart, the two results "
+              "could be subtracted to single those people out")
+    return Problem(422, "validation",
+                   f"The audience {reason}. Choose an audience that differs by none or by at least {clash.k} people, "
+                   f"or wait until {lookback_days} days after that wave opened.",
+                   errors=[FieldError(field="audience_group_id", reason=reason)])
 
 
 def _issuer(challenge: bytes) -> str:

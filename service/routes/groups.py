@@ -1,4 +1,9 @@
-"""Groups of accounts: managed by admins, readable by managers (who pick wave audiences)."""
+"""Groups of accounts: managed by admins, readable by managers (who pick wave audiences).
+
+Every membership change is recorded in an append-only trail that admins read: whoever
+pads an audience with accounts they control (to shrink the difference between two
+waves' audiences) shows up there by name and date.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,20 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.auth import requires_roles
 from service.errors import FieldError, Problem, problem_spec
 from service.queries import groups as q
-from service.queries.groups import Group, GroupMember
+from service.queries.accounts import Account
+from service.queries.groups import Group, GroupMember, MembershipChange
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
+Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
 
 
 class GroupCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -50,6 +57,10 @@ async def _detail(db: NamedDependency[asyncpg.Connection], group_id: FromPath[UU
     if group is None:
         raise Problem(404, "not-found", f"No group {group_id}")
     return GroupDetail(group=group, members=await q.select_members(db, group_id=group_id))
+
+
+def _me(request: Request) -> Account:
+    return request.scope["user"]
 
 
 def _name_taken(name: str) -> Problem:
@@ -100,10 +111,12 @@ class GroupController(Controller):
 
     @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
             responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The group is a wave's audience")})
-    async def delete_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> None:
+    async def delete_group(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]
+    ) -> None:
         try:
             async with db.transaction():
-                deleted = await q.delete_group(db, group_id=group_id)
+                deleted = await q.delete_group(db, group_id=group_id, actor_id=_me(request).id, source="admin")
         except asyncpg.ForeignKeyViolationError:
             raise Problem(409, "conflict", "The group is the audience of a survey wave; waves keep their audience, "
                           "so it cannot be deleted") from None
@@ -116,13 +129,33 @@ class GroupController(Controller):
         guards=[admin],
         responses={**_ERRORS, **_NOT_FOUND, 422: problem_spec("Unknown account ids")},
     )
-    async def set_members(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID], data: JSONBody[MembersIn]) -> GroupDetail:
+    async def set_members(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID],
+        data: JSONBody[MembersIn],
+    ) -> GroupDetail:
         if await q.select_group(db, group_id=group_id) is None:
             raise Problem(404, "not-found", f"No group {group_id}")
-        unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)))
+        unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)),
+                                          actor_id=_me(request).id, source="admin")
         if unknown:
             raise Problem(
                 422, "validation", "Some account ids name no account",
                 errors=[FieldError(field=f"account_ids[{data.account_ids.index(u)}]", reason=f"no account {u}") for u in unknown],
             )
         return await _detail(db, group_id)
+
+    @get("/audit", operation_id="listGroupMembershipChanges", guards=[admin],
+         responses={**_ERRORS, 422: problem_spec("Invalid limit")})
+    async def audit(
+        self, db: NamedDependency[asyncpg.Connection], limit: Limit = 1000
+    ) -> list[MembershipChange]:
+        """Every group's membership changes, newest first (deleted groups included)."""
+        return await q.select_membership_changes(db, limit=limit)
+
+    @get("/{group_id:uuid}/audit", operation_id="listGroupMembershipChangesOfGroup", guards=[admin],
+         responses={**_ERRORS, 422: problem_spec("Invalid limit")})
+    async def group_audit(
+        self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID], limit: Limit = 1000
+    ) -> list[MembershipChange]:
+        """One group's membership changes, newest first; a deleted group's history stays readable."""
+        return await q.select_membership_changes(db, group_id=group_id, limit=limit)

@@ -1,4 +1,9 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+``/healthz``: the process answers. ``/readyz``: a pool connection can be had within a
+second and the database answers ``select 1`` — what a container health check and a
+load balancer need (a replica whose requests would all get 503 is not ready).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
-from service.errors import Problem, problem_spec
+from service.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, Problem, problem_spec
+
+READY_TIMEOUT_SECONDS = 1.0
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -23,13 +30,14 @@ class HealthController(Controller):
     @get(
         "/readyz",
         operation_id="readyz",
-        summary="The database answers",
-        responses={503: problem_spec("The database is unreachable")},
+        summary="A database connection can be had within a second, and the database answers",
+        responses={503: problem_spec("The database is unreachable or every connection is busy; see Retry-After")},
     )
     async def readyz(self, state: State) -> Health:
         try:
-            async with state.pool.acquire(timeout=2) as conn:
-                await conn.fetchval("select 1")
-        except Exception as exc:  # any failure to reach the database means not ready
-            raise Problem(503, "unavailable", "The database is not reachable") from exc
+            async with state.pool.acquire(timeout=READY_TIMEOUT_SECONDS) as conn:
+                await conn.fetchval("select 1", timeout=READY_TIMEOUT_SECONDS)
+        except DATABASE_UNAVAILABLE:
+            raise Problem(503, "unavailable", "The database is unreachable or every connection is busy",
+                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         return Health(status="ready")

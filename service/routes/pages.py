@@ -25,7 +25,9 @@ from service.auth import (
     sign_in,
     token_hash,
 )
+from service.origin import same_origin
 from service.queries import accounts as accounts_q
+from service.queries import audit as audit_q
 from service.queries import groups as groups_q
 from service.queries import services as services_q
 
@@ -57,11 +59,9 @@ def _gate(request: Request, *roles: str) -> PageResponse | None:
 
 
 def _same_origin(request: Request) -> bool:
-    """Login CSRF: a sign-in form posted from another site is refused."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-    return origin == f"{request.url.scheme}://{request.url.netloc}"
+    """Login CSRF: a sign-in form posted from another site is refused (the one public
+    origin decides, not the scheme and Host the app sees behind the proxy)."""
+    return same_origin(request.app.state.settings, request)
 
 
 class PageController(Controller):
@@ -125,8 +125,8 @@ class PageController(Controller):
         return Redirect("/login", status_code=303, cookies=[session_cookie(state.settings, request, None)])
 
     @get("/privacy", operation_id="privacyPage")
-    async def privacy(self, request: Request) -> Template:
-        return _page(request, "privacy")
+    async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:
+        return _page(request, "privacy", audit=await audit_q.select_audit_result(db))
 
     @get("/receipts", operation_id="receiptsPage")
     async def receipts(self, request: Request) -> Template:

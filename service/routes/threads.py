@@ -28,6 +28,7 @@ from service import threads as logic
 from service.auth import requires_login, requires_roles
 from instruments.errors import FieldError
 from service.errors import Problem, problem_spec
+from service.origin import absolute_url
 from service.queries import services as services_q
 from service.queries import threads as q
 from service.queries.accounts import Account
@@ -156,7 +157,7 @@ class ThreadController(Controller):
 
     @get("/token-key", operation_id="getThreadTokenKey")
     async def token_key(self, state: State) -> ThreadTokenKey:
-        keys = await current_keys(state)
+        keys = await current_keys(state, state.pool)
         from crypto.tokens import TokenChallenge
 
         return ThreadTokenKey(
@@ -167,7 +168,7 @@ class ThreadController(Controller):
 
     @get("/allowance", operation_id="getThreadAllowance", guards=[members], responses=_ERRORS)
     async def allowance(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Allowance:
-        keys = await current_keys(state)
+        keys = await current_keys(state, db)
         issued = await q.select_issued(db, period=keys.period, account_id=request.scope["user"].id)
         per_month = state.settings.thread_tokens_per_month
         return Allowance(period=keys.period.isoformat()[:7], per_month=per_month, issued=issued,
@@ -181,7 +182,7 @@ class ThreadController(Controller):
         """One RFC 9578 TokenRequest, or several concatenated (the rest of the month's
         allowance at once, so a page left half-way loses nothing): as many TokenResponses
         back, concatenated in the same order."""
-        keys = await current_keys(state)
+        keys = await current_keys(state, db)
         body = await request.body()
         if not body or len(body) % TOKEN_REQUEST_LEN:
             raise Problem(400, "bad-request", f"Send one or more {TOKEN_REQUEST_LEN}-byte TokenRequests")
@@ -308,7 +309,8 @@ class ThreadController(Controller):
         if hook is None or not hook.active:
             raise Problem(409, "conflict", "This service has no active service-desk webhook; an owner sets one up first")
         messages = await q.select_messages(db, thread_id=thread_id)
-        link = f"{request.base_url}threads/staff/{thread_id}"
+        # The public origin, never the Host header (which anyone can forge).
+        link = absolute_url(request.app.state.settings, f"/threads/staff/{thread_id}")
         delivery = await q.insert_delivery(db, service_id=thread.service.id, thread_id=thread_id,
                                            requested_by=request.scope["user"].id,
                                            payload=logic.ticket_payload(thread, messages, link))

@@ -19,7 +19,7 @@ from service.demo import open_wave, store_synthetic_responses, synthetic_answers
 from service.queries.campaigns import close_campaign
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
 from tests.conftest import TEST_SETTINGS
-from tests.integration.test_threads import Receiver
+from tests.integration.threads import Receiver
 from tests.integration.waves import make_audience, make_service as insert_service
 from tests.support import role_email
 
@@ -114,6 +114,12 @@ async def make_group(page) -> None:
     await editor.get_by_role("button", name="Save members").click()
     await editor.get_by_text("“Pilots” now has 2 members.").wait_for()
     await page.locator("#groups tbody tr", has_text="Pilots").locator("td.num", has_text="2").wait_for()
+    # The membership history shows who added whom, on which day (the append-only trail).
+    history = editor.locator("#group-history tbody tr")
+    await history.nth(1).wait_for()
+    rows = [await history.nth(i).inner_text() for i in range(await history.count())]
+    assert len(rows) == 2 and all("added" in r and role_email("admin") in r for r in rows)
+    assert any("dana@test.example" in r for r in rows) and all(str(date.today()) in r for r in rows)
     await screenshot(page, "admin-groups")
     # Deleting asks first; the group leaves the list.
     await form.get_by_label("Name").fill("Temporary")
@@ -339,7 +345,7 @@ async def test_wave_report_links_its_exports(page, db):
         opens_on=today - timedelta(days=9), closes_on=today - timedelta(days=1), k_scores=5, k_comments=10,
         created_by=manager,
     )
-    await store_synthetic_responses(db, wave, pulse, synthetic_answers(pulse, 12), submitted_on=today)
+    await store_synthetic_responses(db, wave, pulse, synthetic_answers(pulse, 12))
     await close_campaign(db, campaign_id=wave)
     await sign_in(page, "manager")
     await page.goto(f"/waves/{wave}")

@@ -31,7 +31,7 @@ async def test_manager_reads_the_report_with_charts(page, db):
         instrument_hash=instrument_hash(servqual), audience_group_id=group_id, opens_on=today - timedelta(days=9),
         closes_on=today - timedelta(days=1), k_scores=5, k_comments=10, created_by=manager,
     )
-    await store_synthetic_responses(db, wave, servqual, synthetic_answers(servqual, 40), submitted_on=today)
+    await store_synthetic_responses(db, wave, servqual, synthetic_answers(servqual, 40))
     await close_campaign(db, campaign_id=wave)
 
     await sign_in(page, "manager")

@@ -1,5 +1,5 @@
 """A manager creates, opens and closes a wave in the browser; the wave page shows its
-progress suppressed below k."""
+progress rounded down to multiples of k and, while it is open, when results will appear."""
 
 from __future__ import annotations
 
@@ -43,9 +43,13 @@ async def test_manager_creates_opens_and_closes_a_wave(page, db):
     await screenshot(page, "waves")
     await row.get_by_role("link", name="Spring survey").click()
     await page.locator("#tokens-issued").wait_for()
-    assert "suppressed" in await page.locator("#tokens-issued").inner_text()
-    assert "suppressed" in await page.locator("#responses").inner_text()
-    assert "suppressed" in await page.locator("#report-n").inner_text()
+    assert "fewer than 5" in await page.locator("#tokens-issued").inner_text()
+    assert "fewer than 5" in await page.locator("#responses").inner_text()
+    assert "rounded down" in await page.locator("#progress-rounding").inner_text()
+    # An open wave has no report: the page says when it will, instead of an error.
+    closes_on = str(date.today() + timedelta(days=14))
+    assert f"Results appear when the wave closes on {closes_on}" in await page.locator("#report-not-yet").inner_text()
+    assert not await page.locator("[role=alert]").count()
     await screenshot(page, "wave")
     await page.go_back()
     await page.locator("tbody tr", has_text="Spring survey").get_by_role("button", name="Close Spring survey").click()

@@ -50,11 +50,10 @@ async def insert_responses(db: asyncpg.Connection, campaign_id: str, answer_sets
                 values[2 * j] = values[2 * j + 1] = None
         packed = type(packed)(values, packed.importance, packed.satisfaction, packed.comments)
         response_id = uuid.uuid4()
-        today = date.today()
         await db.execute(
-            """insert into responses (id, campaign_id, submitted_on, receipt, item_values, importance, satisfaction,
-                                      comments) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            response_id, uuid.UUID(campaign_id), today, receipt_for(uuid.UUID(campaign_id), response_id, today, packed),
+            """insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments)
+               values ($1, $2, $3, $4, $5, $6, $7)""",
+            response_id, uuid.UUID(campaign_id), receipt_for(uuid.UUID(campaign_id), response_id, packed),
             packed.item_values, packed.importance, packed.satisfaction, json.dumps(packed.comments),
         )
 

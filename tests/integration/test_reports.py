@@ -18,7 +18,7 @@ from tests.support import login, role_email
 Q07 = [(7, 3), (6, 4), (7, 4), (6, 2), (7, 5), (5, 4)]
 
 
-async def _submit_all(client, db, wave, count, *, comment=True):
+async def _submit_all(client, db, wave, count, *, comment=True, close=True):
     emails = [role_email("member"), *MEMBERS][:count]
     tokens = [await token_for(client, wave["id"], email) for email in emails]
     for i, stored in enumerate(tokens):
@@ -29,7 +29,16 @@ async def _submit_all(client, db, wave, count, *, comment=True):
         if comment:
             answers["comments"] = {"general": f"comment {i}"}
         assert (await redeem(client, stored, answers)).status_code == 201
+    if close:
+        await _close(client, wave)
     client.cookies.clear()
+
+
+async def _close(client, wave) -> None:
+    """Results exist only for a closed wave."""
+    client.cookies.clear()
+    await login(client, "manager")
+    assert (await client.post(f"/api/campaigns/{wave['id']}/close")).status_code == 200
 
 
 async def test_report_matches_scipy(client, db):
@@ -101,14 +110,14 @@ async def test_only_readers_get_results(client, db):
     assert (await client.get(f"/api/campaigns/{wave['id']}/report")).status_code == 404
 
 
-async def test_report_follows_new_responses(client, db):
+async def test_report_appears_when_the_wave_closes_with_every_response(client, db):
     wave = await create_wave(client, db, instrument="servqual")
-    await _submit_all(client, db, wave, 5, comment=False)
+    await _submit_all(client, db, wave, 5, comment=False, close=False)
     await login(client, "manager")
-    first = (await client.get(f"/api/campaigns/{wave['id']}/report")).json()
-    assert first["n"] == 5
+    refused = await client.get(f"/api/campaigns/{wave['id']}/report")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == f"Results appear when the wave closes on {wave['closes_on']}"
     stored = await token_for(client, wave["id"], MEMBERS[5])
     assert (await redeem(client, stored, answers_for("servqual", 2))).status_code == 201
-    client.cookies.clear()
-    await login(client, "manager")
+    await _close(client, wave)
     assert (await client.get(f"/api/campaigns/{wave['id']}/report")).json()["n"] == 6

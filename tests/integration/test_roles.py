@@ -33,6 +33,8 @@ def everyone(status: int) -> dict[str, int]:
 
 
 VISIBLE = {ANON: 401, "member": 200, "owner": 200, "manager": 200, "moderator": 404, "admin": 404}
+# Results of the arranged (open) wave: readers are told they appear when it closes.
+RESULTS = {**VISIBLE, "member": 403, "owner": 409, "manager": 409}
 
 # (method, route path) -> expected status per caller, in the order requests are sent.
 TABLE: dict[tuple[str, str], dict[str, int]] = {
@@ -50,6 +52,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/groups/{group_id:uuid}"): only("admin"),
     ("PUT", "/api/groups/{group_id:uuid}/members"): only("admin"),
     ("DELETE", "/api/groups/{group_id:uuid}"): only("admin", ok=204),
+    ("GET", "/api/groups/audit"): only("admin"),
+    ("GET", "/api/groups/{group_id:uuid}/audit"): only("admin"),
     ("GET", "/api/services"): only(*SIGNED_IN),
     ("GET", "/api/services/{service_id:uuid}"): only(*SIGNED_IN),
     ("POST", "/api/services"): only("admin", "manager", ok=201),
@@ -68,8 +72,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/campaigns/{campaign_id:uuid}/token-key"): everyone(200),
     ("POST", "/api/campaigns/{campaign_id:uuid}/token-requests"): {**only("member"), "manager": 403},
     ("GET", "/api/campaigns/{campaign_id:uuid}/progress"): {**VISIBLE, "member": 403},
-    ("GET", "/api/campaigns/{campaign_id:uuid}/report"): {**VISIBLE, "member": 403},
-    ("GET", "/api/campaigns/{campaign_id:uuid}/charts/{chart:str}"): {**VISIBLE, "member": 403},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/report"): RESULTS,
+    ("GET", "/api/campaigns/{campaign_id:uuid}/charts/{chart:str}"): RESULTS,
     # Anonymous endpoints know no roles: without a token every caller gets the challenge.
     ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"): everyone(401),
     ("GET", "/anon/campaigns/{campaign_id:uuid}/receipts/{receipt:str}"): everyone(404),
@@ -129,8 +133,9 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/actions/score-chart/{service_id:uuid}/{instrument_id:str}"): only("manager"),
     ("GET", "/api/actions/export.csv"): only("manager", "owner"),
     ("GET", "/api/you-said-we-did"): only(*SIGNED_IN),
-    ("GET", "/api/campaigns/{campaign_id:uuid}/export/json"): {**VISIBLE, "member": 403},
-    ("GET", "/api/campaigns/{campaign_id:uuid}/export/csv"): {**VISIBLE, "member": 403},
+    # By now the manager has closed the wave (above), so the manager gets its results.
+    ("GET", "/api/campaigns/{campaign_id:uuid}/export/json"): {**RESULTS, "manager": 200},
+    ("GET", "/api/campaigns/{campaign_id:uuid}/export/csv"): {**RESULTS, "manager": 200},
     ("GET", "/actions"): {**only("manager", "owner"), ANON: 200},
     ("GET", "/actions/{action_id:uuid}"): {**only("manager", "owner"), ANON: 200},
     ("GET", "/you-said-we-did"): {**only(*SIGNED_IN), ANON: 200},

@@ -75,7 +75,7 @@ async def test_nothing_links_a_member_to_a_thread(tclient, db, caplog):
                 assert not has_member, f"{table} names a member: {row}"
 
     # Issuance says which account got how many tokens in which month, nothing else.
-    assert set(dump["thread_token_issuances"][0]) == {"period", "account_id", "issued"}
+    assert set(dump["thread_token_issuances"][0]) == {"period", "account_id", "issued", "scrubbed"}
     assert {r["issued"] for r in dump["thread_token_issuances"]} == {3}
 
     # 2. Author messages: no account, no time but the day; staff messages: the staff account and the moment.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -56,3 +59,50 @@ async def new_thread(client, service_id: str, *, title: str = "Printer on floor 
                                  secret=secret)
     assert response.status_code == 201, response.text
     return response.json()["thread_id"], secret
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 answering with scripted statuses (then 200).
+    ``hold``: each request waits until ``release`` is set; ``tls``: serve https."""
+
+    def __init__(self, statuses: list[int] | None = None, *, hold: bool = False,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.arrived.set()
+                receiver.release.wait(timeout=20)
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -137,8 +137,9 @@ async function showCandidates(waveId, box) {
 async function buildCreate() {
   const waves = await fetchJson("/api/campaigns");
   if (!waves.ok) return show(createBox, alert(waves, "Could not load the waves."));
-  const usable = waves.body.filter((w) => w.status !== "draft");
-  if (usable.length === 0) return show(createBox, el("p", {}, "No opened waves yet."));
+  // Candidates come from a wave's report, which exists only once the wave has closed.
+  const usable = waves.body.filter((w) => w.status === "closed");
+  if (usable.length === 0) return show(createBox, el("p", {}, "No closed waves yet: a wave’s ranked candidates appear when it closes."));
   const select = el("select", { id: "c-wave" }, el("option", { value: "" }, "Choose a wave…"),
     usable.map((w) => el("option", { value: w.id }, `${w.title} — ${w.service.name} (${w.status})`)));
   const box = el("div", { id: "candidates", "aria-live": "polite" });

@@ -1,5 +1,6 @@
 // Groups (admins): the list, creating a group, and per group its name, its members
-// (a searchable checkbox list of accounts) and deletion behind a confirmation.
+// (a searchable checkbox list of accounts), its membership history (the append-only
+// audit trail: who added or removed whom, on which day) and deletion behind a confirmation.
 import { el, fetchJson, problemText, show } from "./lib.js";
 import { apiForm, checkboxes, confirmed, field, input, openPanel, required, say, ticked } from "./admin-forms.js";
 
@@ -36,12 +37,14 @@ function nameFields(prefix, group) {
 }
 
 async function edit(id) {
-  const [detail, accounts] = await Promise.all([fetchJson(`/api/groups/${id}`), fetchJson("/api/accounts")]);
+  const [detail, accounts, audit] = await Promise.all([
+    fetchJson(`/api/groups/${id}`), fetchJson("/api/accounts"), fetchJson(`/api/groups/${id}/audit`)]);
   if (!detail.ok || !accounts.ok) {
     return say(message, problemText(detail.ok ? accounts : detail, "Could not load the group."), "alert");
   }
   const { group, members } = detail.body;
   const memberIds = new Set(members.map((m) => m.id));
+  const historyBox = el("div", {}, history(audit));
   const names = nameFields("e", group);
   const rename = apiForm({
     id: "group-form", heading: "The group was not saved", button: "Save name and description",
@@ -61,7 +64,11 @@ async function edit(id) {
     id: "members-form", heading: "The members were not saved", button: "Save members",
     fields: [choices],
     request: () => [`/api/groups/${id}/members`, { method: "PUT", json: { account_ids: ticked(choices) } }],
-    done: async (body, status) => { say(status, `“${body.group.name}” now has ${body.members.length} member${body.members.length === 1 ? "" : "s"}.`); await load(); },
+    done: async (body, status) => {
+      say(status, `“${body.group.name}” now has ${body.members.length} member${body.members.length === 1 ? "" : "s"}.`);
+      show(historyBox, history(await fetchJson(`/api/groups/${id}/audit`)));
+      await load();
+    },
   });
   const removal = confirmed({
     label: `Delete “${group.name}”…`,
@@ -86,8 +93,27 @@ async function edit(id) {
   openPanel(panel, `Edit “${group.name}”`, [
     el("h3", {}, "Name and description"), rename,
     el("h3", {}, "Members"), membership,
+    el("h3", {}, "Membership history"), historyBox,
     el("h3", {}, "Delete"), removal,
   ], () => list.querySelector(`[data-manage="${id}"]`)?.focus());
+}
+
+const SOURCES = { admin: "admin page or API", demo: "demo seed", scim: "directory (SCIM)", oidc: "sign-in (OIDC)" };
+
+/** The group's membership changes, newest first. Days only: the trail keeps no finer time. */
+function history(audit) {
+  if (!audit.ok) return el("p", { class: "alert", role: "alert" }, problemText(audit, "Could not load the history."));
+  if (!audit.body.length) return el("p", { id: "group-history" }, "No membership changes recorded.");
+  const who = (email, id) => email || (id ? `deleted account ${id}` : "—");
+  return el("div", { class: "table-wrap", id: "group-history" }, el("table", {},
+    el("caption", {}, "Every change to the membership, newest first; the trail cannot be edited or deleted."),
+    el("thead", {}, el("tr", {}, ["Day", "Change", "Account", "By", "Source"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, audit.body.map((c) => el("tr", { "data-change": c.change },
+      el("td", {}, c.changed_on),
+      el("td", {}, c.change),
+      el("th", { scope: "row" }, who(c.account_email, c.account_id)),
+      el("td", {}, c.actor_id ? who(c.actor_email, c.actor_id) : "—"),
+      el("td", {}, SOURCES[c.source] || c.source))))));
 }
 
 function buildCreateForm() {

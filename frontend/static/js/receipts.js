@@ -26,11 +26,11 @@ async function check(campaignId, receipt, kept) {
   const stored = result.body;
   if (!kept) {
     return el("div", { class: "success", role: "status" },
-      el("p", {}, `The server stored an answer under this receipt on ${stored.submitted_on}.`),
+      el("p", {}, "The server stored this answer under this receipt, in this wave (it keeps no date)."),
       el("pre", { class: "mono" }, JSON.stringify(stored.answers, null, 2)));
   }
   return same(stored.answers, kept.answers)
-    ? el("p", { class: "success", role: "status" }, `Matches: the server stored exactly what you sent (${stored.submitted_on}).`)
+    ? el("p", { class: "success", role: "status" }, "Matches: the server stored exactly what you sent.")
     : el("p", { class: "alert", role: "alert" }, "Does NOT match: the server's copy differs from what this browser sent. Tell the survey's manager.");
 }
 
@@ -43,12 +43,15 @@ try {
 if (receipts.length === 0) {
   show(list, el("p", {}, "This browser keeps no receipts yet."));
 } else {
-  receipts.sort((a, b) => (a.submittedOn < b.submittedOn ? 1 : -1));
+  // The day is this browser's own note (receipts kept before the server stopped naming
+  // one carry the server's date under submittedOn); the server keeps none.
+  const sentOn = (kept) => kept.sentOn || kept.submittedOn || "";
+  receipts.sort((a, b) => (sentOn(a) < sentOn(b) ? 1 : -1));
   show(list, el("ul", { class: "cards" }, receipts.map((kept) => {
     const outcome = el("div", { "aria-live": "polite" });
     return el("li", { class: "card receipt-card", "data-receipt": kept.receipt },
       el("h2", {}, kept.title || "Survey answer"),
-      el("p", {}, "Sent on ", kept.submittedOn),
+      sentOn(kept) ? el("p", {}, "Sent from this browser on ", sentOn(kept)) : null,
       el("p", {}, "Receipt: ", el("code", { class: "receipt" }, kept.receipt)),
       el("p", { class: "muted" }, "Wave id: ", el("code", {}, kept.campaignId)),
       el("button", { type: "button", class: "secondary", onclick: async () => show(outcome, await check(kept.campaignId, kept.receipt, kept)) }, "Check against the server"),

@@ -154,7 +154,7 @@ function reviewPart(wave) {
         el("ul", {},
           el("li", {}, `Scores from this wave are shown to managers and to the owners of ${wave.service.name} only once at least ${wave.k_scores} people have answered; below that they are suppressed.`),
           el("li", {}, `Comments are shown only once at least ${wave.k_comments} people have answered, and only to the managers and the owners of ${wave.service.name}.`),
-          el("li", {}, "The server stores your answers with a random id and today's date — no name, no account, no time of day, no address."),
+          el("li", {}, "The server stores your answers with a random id and the wave — no name, no account, no date or time, no address; within the hour even the order in which answers arrived is erased."),
           el("li", {}, "Your answer is sent without your cookies, after a short random wait, with the anonymous token this browser got when you signed in.")),
         el("p", {}, el("a", { href: "/privacy" }, "How this works, and its limits"))),
     ],
@@ -418,7 +418,7 @@ async function send(wave, instrument, token, answers, ui) {
     body = await response.json();
   } catch {}
   if (response.status === 201) {
-    const receipt = { receipt: body.receipt, campaignId: wave.id, responseId: body.response_id, submittedOn: body.submitted_on || today(), title: wave.title, answers };
+    const receipt = { receipt: body.receipt, campaignId: wave.id, responseId: body.response_id, sentOn: today(), title: wave.title, answers };
     await store.put("receipts", receipt);
     await store.put("tokens", { campaignId: wave.id, state: "spent", keyId: token.keyId, receipt: body.receipt, title: wave.title });
     return showReceipt(wave, receipt);
@@ -446,7 +446,7 @@ function showReceipt(wave, receipt) {
   const panel = el("div", { class: "success", id: "receipt", tabindex: "-1", role: "status" },
     el("h2", {}, "Thank you — your answer was received"),
     el("p", {}, "Your receipt: ", el("code", { class: "receipt", id: "receipt-code" }, receipt.receipt)),
-    el("p", {}, `Stored on ${receipt.submittedOn}. This browser keeps the receipt and a copy of your answers, so you can check what the server stored.`),
+    el("p", {}, "This browser keeps the receipt, the day you sent it and a copy of your answers, so you can check what the server stored. The server keeps no date with your answers."),
     el("p", {}, el("a", { href: "/receipts" }, "Check your receipt"), " · ", el("a", { href: "/surveys" }, "Back to open surveys")));
   show(root, el("h1", { id: "survey-title" }, wave.title), panel);
   panel.focus();

@@ -1,13 +1,15 @@
-// One wave: its settings, progress (suppressed below k) and, when the analysis lands, its report.
+// One wave: its settings, progress (rounded down to multiples of k) and, once it has closed, its report.
+// An open wave has no results: two reads a response apart would give that response away.
 import { el, fetchJson, groupHex, problemText, show } from "./lib.js";
 
 const root = document.getElementById("wave");
 const id = root.dataset.campaignId;
 
+/** A progress count as the API gives it: rounded down to a whole multiple of k, null below k. */
 function count(value, k) {
   return value === null || value === undefined
-    ? el("span", { class: "suppressed" }, `suppressed (fewer than ${k})`)
-    : String(value);
+    ? el("span", { class: "suppressed" }, `fewer than ${k}`)
+    : `at least ${value}`;
 }
 
 const SUPPRESSED = (v) => v !== null && typeof v === "object" && v.suppressed === true;
@@ -96,9 +98,10 @@ if (!waveResult.ok) {
   show(root, el("h1", {}, "Wave report"), el("p", { class: "alert", role: "alert" }, problemText(waveResult, "Could not load the wave.")));
 } else {
   const wave = waveResult.body;
+  const closed = wave.status === "closed";
   const [progress, report] = await Promise.all([
     fetchJson(`/api/campaigns/${id}/progress`),
-    fetchJson(`/api/campaigns/${id}/report`),
+    closed ? fetchJson(`/api/campaigns/${id}/report`) : null,
   ]);
   const parts = [
     el("h1", { id: "wave-title" }, wave.title),
@@ -112,12 +115,18 @@ if (!waveResult.ok) {
   if (progress.ok) {
     parts.push(el("dl", {},
       el("dt", {}, "Tokens issued"), el("dd", { id: "tokens-issued" }, count(progress.body.tokens_issued, progress.body.k)),
-      el("dt", {}, "Answers"), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))));
+      el("dt", {}, "Answers"), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))),
+      el("p", { class: "hint", id: "progress-rounding" }, progress.body.rounding));
   } else {
     parts.push(el("p", {}, problemText(progress, "Progress is not available.")));
   }
   parts.push(el("h2", {}, "Report"));
-  if (report.ok && report.body) {
+  if (!closed) {
+    parts.push(el("p", { id: "report-not-yet" }, `Results appear when the wave closes on ${wave.closes_on}. `,
+      "Until then nothing is shown, so that no one can compare two readings and learn one person’s answers."));
+  } else if (report.status === 409) {
+    parts.push(el("p", { id: "report-not-yet" }, problemText(report, `Results appear when the wave closes on ${wave.closes_on}.`)));
+  } else if (report.ok && report.body) {
     // Exports hold the report's aggregates only: suppressed cells stay suppressed, comments stay out.
     parts.push(el("p", { class: "actions", id: "report-exports" },
       el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, "Download the report (CSV)"),

@@ -17,7 +17,7 @@ def test_defaults_for_development():
     assert settings.environment == "development"
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.database_url is None
-    assert settings.secure_cookies is None  # follows the request's scheme
+    assert settings.secure_cookies is None  # follows the public origin's scheme
 
 
 def test_frozen():
@@ -29,7 +29,8 @@ def test_frozen():
 def test_production_lists_every_missing_secret():
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"CANDOR_ENV": "production"})
-    assert caught.value.missing == ["DATABASE_URL", "CANDOR_SECRET_KEY", "CANDOR_KEY_ENCRYPTION_KEY"]
+    assert caught.value.missing == ["DATABASE_URL", "CANDOR_SECRET_KEY", "CANDOR_KEY_ENCRYPTION_KEY",
+                                    "CANDOR_PUBLIC_URL"]
     message = str(caught.value)
     for name in caught.value.missing:
         assert name in message
@@ -41,10 +42,13 @@ def test_production_with_secrets():
         "DATABASE_URL": "postgresql://db/candor",
         "CANDOR_SECRET_KEY": KEY,
         "CANDOR_KEY_ENCRYPTION_KEY": KEY,
+        "CANDOR_PUBLIC_URL": "https://feedback.example.org/",
         "CANDOR_PORT": "9000",
         "CANDOR_MAX_BODY_BYTES": "2048",
     })
     assert settings.secure_cookies is True
+    # Links and origin checks use the public origin, not where the app listens.
+    assert settings.origin == "https://feedback.example.org"
     assert settings.port == 9000 and settings.max_body_bytes == 2048
     assert settings.key_encryption_key == b"k" * 32
     assert "k" * 32 not in repr(settings)

@@ -1,0 +1,140 @@
+"""`candor audit` on a fresh database with the demo organisation: every check passes, it
+only reads, the CLI's exit codes and JSON, and the start-up run that the privacy page shows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+
+import asyncpg
+import pytest
+
+from service.audit import SessionLimits, audit_database, connect_read_only, startup_audit
+from service.cli import main
+
+LIMITS = SessionLimits(idle_minutes=30, absolute_hours=12)
+CHECK_IDS = [
+    "commit-timestamps",
+    "statement-logging",
+    "column-precision",
+    "ordered-defaults",
+    "arrival-order",
+    "expired-sessions",
+]
+
+
+def _failures(report) -> str:
+    return "\n".join(f"{c.id}: {c.details}" for c in report.checks if not c.ok)
+
+
+async def test_demo_database_passes_every_check(demo_database_url):
+    report = await audit_database(demo_database_url, LIMITS)
+    assert [c.id for c in report.checks] == CHECK_IDS
+    assert report.ok, _failures(report)
+
+
+async def test_the_audit_connection_cannot_write(database_url):
+    conn = await connect_read_only(database_url)
+    try:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("create table audit_wrote_here (x int)")
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("delete from sessions")
+    finally:
+        await conn.close()
+
+
+async def test_the_audit_changes_nothing(demo_database_url):
+    """No transaction id is consumed: a read-only audit leaves the database as it found it."""
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        before = await conn.fetchval("select pg_current_xact_id()::text::bigint")
+        await conn.execute("select 1")  # the id above was this connection's own transaction
+        await audit_database(demo_database_url, LIMITS)
+        after = await conn.fetchval("select pg_current_xact_id()::text::bigint")
+    finally:
+        await conn.close()
+    assert after == before + 1
+
+
+async def _run_cli(monkeypatch, tmp_path, capsys, url: str, *args: str) -> tuple[int, str, str]:
+    """``candor audit …`` as the command line runs it (its own event loop, in a thread)."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CANDOR_DATA_DIR", str(tmp_path))  # development secrets land here, not in the tree
+    code = await asyncio.to_thread(main, ["audit", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_cli_text_and_json(demo_database_url, monkeypatch, tmp_path, capsys):
+    code, out, err = await _run_cli(monkeypatch, tmp_path, capsys, demo_database_url)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].endswith("6/6 checks passed")
+    assert [line.split(" ", 2)[1] for line in lines if line.startswith(("PASS", "FAIL"))] == CHECK_IDS
+    assert all(line.startswith(("PASS ", "    ")) for line in lines[1:])
+
+    code, out, err = await _run_cli(monkeypatch, tmp_path, capsys, demo_database_url, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) == {"ok", "checked_on", "checks"}
+    assert report["ok"] is True
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", report["checked_on"])
+    assert [c["id"] for c in report["checks"]] == CHECK_IDS
+    for check in report["checks"]:
+        assert set(check) == {"id", "description", "ok", "details"}
+
+
+async def test_cli_exits_1_when_a_check_fails(database_url, monkeypatch, tmp_path, capsys):
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("alter table spent_tokens add column spent_at timestamptz")
+    finally:
+        await conn.close()
+    code, out, err = await _run_cli(monkeypatch, tmp_path, capsys, database_url, "--format", "json")
+    assert code == 1
+    failed = [c for c in json.loads(out)["checks"] if not c["ok"]]
+    assert [c["id"] for c in failed] == ["column-precision"]
+    assert any("spent_tokens.spent_at" in d for d in failed[0]["details"])
+
+
+async def test_cli_exits_2_without_a_database(monkeypatch, tmp_path, capsys):
+    # A Unix socket folder with no server in it: nothing listens, nothing leaves the machine.
+    url = f"postgresql://candor@/candor?host={tmp_path}"
+    code, out, err = await _run_cli(monkeypatch, tmp_path, capsys, url)
+    assert code == 2
+    assert out == ""
+    assert "cannot connect" in err
+
+
+async def test_startup_audit_is_stored_and_shown_on_the_privacy_page(settings, client, db, caplog):
+    response = await client.get("/privacy")
+    assert response.status_code == 200
+    assert "No audit result is stored yet" in response.text
+    assert "candor audit" in response.text and "DATABASE_URL" in response.text
+
+    with caplog.at_level(logging.INFO, logger="candor.audit"):
+        report = await startup_audit(settings)
+    assert report is not None and report.ok, _failures(report)
+    lines = [r.getMessage() for r in caplog.records if r.name == "candor.audit"]
+    assert lines == ["candor audit: 6/6 checks passed"]
+    stored = await db.fetchrow("select checked_on, ok, result from audit_results")
+    assert stored["ok"] is True and stored["checked_on"].isoformat() == report.checked_on
+
+    page = (await client.get("/privacy")).text
+    assert f"<strong>{report.checked_on}</strong>" in page
+    assert "6 of 6 checks passed" in page
+
+    # A failing check shows up, named, at the next start.
+    await db.execute("alter table responses add column arrived_at timestamp")
+    with caplog.at_level(logging.INFO, logger="candor.audit"):
+        caplog.clear()
+        await startup_audit(settings)
+    assert [r.getMessage() for r in caplog.records if r.name == "candor.audit"] == [
+        "candor audit: 5/6 checks passed; failed: column-precision"
+    ]
+    page = (await client.get("/privacy")).text
+    assert "5 of 6 checks passed" in page
+    assert "FAILED: <code>column-precision</code>" in page
