@@ -363,11 +363,17 @@ async def check_arrival_order(conn: asyncpg.Connection) -> Check:
       and an order (:func:`order_findings`) fails the check;
     - a closed wave: every row, and an order fails (closing rewrites the whole wave in
       one transaction, so nothing of its arrival order may remain);
-    - an open wave and the threads: the rows a pass rewrote. Each pass is one transaction,
-      so these rows keep at most in which window they arrived, which the design allows
-      (privacy page): their correlations are reported, not failed. What fails is a row
-      that two or more later passes left unrewritten (:func:`skipped_rows`): arrival
-      order older than the window.
+    - an open wave: the rows a pass rewrote, and an order fails. A pass rewrites every
+      wave that received rows *whole*, in one transaction (service/queries/arrivals.py),
+      so a wave's rewritten rows share one transaction: several transactions among them
+      mean a pass rewrote only the newcomers, leaving each window's rows in the order of
+      the windows — arrival order older than the window;
+    - the threads: the rows a pass rewrote. A pass rewrites a thread *day* (a token
+      *month*) whole, and the day is stored anyway, so order between days is public:
+      their correlations are reported, not failed.
+
+    In every group, a row that two or more later passes left unrewritten
+    (:func:`skipped_rows`) fails the check: arrival order older than the window.
     """
     present = await audit_q.select_tables(conn, tables=list(WATCHED_TABLES))
     missing = [t for t in WATCHED_TABLES if t not in present]
@@ -396,15 +402,15 @@ async def check_arrival_order(conn: asyncpg.Connection) -> Check:
             groups[s.group].append(s)
         for group, rows in sorted(groups.items()):
             unflagged = rows[0].scrubbed is None
-            strict = unflagged or statuses.get(group) == "closed"
-            examined = rows if strict else [r for r in rows if r.scrubbed]
+            strict = unflagged or group != "threads"
+            examined = rows if unflagged or statuses.get(group) == "closed" else [r for r in rows if r.scrubbed]
             label = table if group == "threads" else f"{table} of {statuses.get(group, '?')} wave {group}"
             ordered, line = order_findings(label, examined, issuances.get(group, []))
             if ordered and strict:
                 ok = False
                 details.append("ORDER KEPT: " + line)
             elif ordered:
-                details.append(line + " (order between arrival-order passes only: the window, as designed)")
+                details.append(line + " (order between days, which threads show anyway)")
             elif len({r.age for r in examined}) >= MIN_ORDER_ROWS:
                 details.append(line)
     if not details:
