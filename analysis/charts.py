@@ -11,8 +11,13 @@ attribute and no ``<script>``, so the pages' Content-Security-Policy needs no
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
+
+from analysis.report_types import UNSET, DimensionRow, GapReport, ItemRow, SuppressedRow, UnsetType
+
+Row = ItemRow | DimensionRow | SuppressedRow
 
 __all__ = ["dimension_gap_chart", "importance_performance_chart", "item_gap_chart", "score_trend_chart"]
 
@@ -56,21 +61,25 @@ def _open(prefix: str, title: str, desc: str, height: int) -> list[str]:
     ]
 
 
-def _is_suppressed(row: dict[str, Any]) -> bool:
-    return bool(row.get("suppressed"))
+def _is_suppressed(point: dict[str, Any]) -> bool:
+    return bool(point.get("suppressed"))
 
 
-def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str,
-               prefix: str, label_of) -> str:
+def _value(r: ItemRow | DimensionRow, gap: bool) -> float | None:
+    """The bar's value: the mean gap, or the mean perception."""
+    if not gap:
+        return r.mean_perception
+    return r.mean_gap if r.mean_gap is not UNSET else None
+
+
+def _bar_chart(rows: Sequence[Row], *, gap: bool, points: int, title: str,
+               prefix: str, label_of: Callable[[Row], str]) -> str:
     """Horizontal bars (gap from 0, or perception mean) with CI whiskers per row."""
-    values = []
+    values: list[float] = []
     for r in rows:
-        if _is_suppressed(r):
+        if isinstance(r, SuppressedRow):
             continue
-        for f in ("ci_low", "ci_high", "mean_gap" if gap else "mean_perception"):
-            v = r.get(f)
-            if isinstance(v, (int, float)):
-                values.append(float(v))
+        values += [float(v) for v in (r.ci_low, r.ci_high, _value(r, gap)) if v is not None]
     if gap:
         span = max([1.0] + [abs(v) for v in values])
         lo, hi = -math.ceil(span), math.ceil(span)
@@ -83,22 +92,22 @@ def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str
     def sx(v: float) -> float:
         return x0 + (v - lo) / (hi - lo) * (x1 - x0)
 
-    parts_desc = []
+    parts_desc: list[str] = []
     for r in rows:
         name = label_of(r)
-        if _is_suppressed(r):
-            parts_desc.append(f"{name}: suppressed ({r.get('reason', '')})")
+        if isinstance(r, SuppressedRow):
+            parts_desc.append(f"{name}: suppressed ({r.reason})")
             continue
-        v = r.get("mean_gap" if gap else "mean_perception")
+        v = _value(r, gap)
         if v is None:
             parts_desc.append(f"{name}: no data")
             continue
         ci = ""
-        if r.get("ci_low") is not None and r.get("ci_high") is not None:
-            ci = f", 95% interval {_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}"
+        if r.ci_low is not None and r.ci_high is not None:
+            ci = f", 95% interval {_fmt(r.ci_low)} to {_fmt(r.ci_high)}"
         parts_desc.append(f"{name}: {'gap' if gap else 'perception'} {_fmt(v)}{ci}")
     what = ("Mean gap (perception minus expectation or minimum); bars left of zero are "
-            "shortfalls. " if gap else "Mean perception on a 1 to %d scale. " % points)
+            "shortfalls. " if gap else f"Mean perception on a 1 to {points} scale. ")
     svg = _open(prefix, title, what + "; ".join(parts_desc) + ".", height)
     # axis and ticks
     svg.append(f'<text x="{WIDTH / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
@@ -121,13 +130,13 @@ def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str
         name = label_of(r)
         svg.append(f'<text x="{x0 - 8}" y="{cy + 4:.1f}" text-anchor="end" '
                    f'fill="{INK}">{_e(name)}</text>')
-        if _is_suppressed(r):
+        if isinstance(r, SuppressedRow):
             svg.append(f'<rect x="{x0}" y="{y + 4}" width="{x1 - x0}" height="{ROW_H - 8}" '
                        f'fill="url(#{prefix}-hatch)" stroke="{GRID}"/>')
             svg.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{cy + 4:.1f}" text-anchor="middle" '
                        f'fill="{INK}" font-weight="bold">suppressed</text>')
             continue
-        v = r.get("mean_gap" if gap else "mean_perception")
+        v = _value(r, gap)
         if v is None:
             svg.append(f'<text x="{x0 + 4}" y="{cy + 4:.1f}" fill="{INK}">no data</text>')
             continue
@@ -136,7 +145,7 @@ def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str
         colour = (NEG if v < 0 else POS) if gap else NEUTRAL
         svg.append(f'<rect x="{min(start, end):.1f}" y="{y + 6}" width="{abs(end - start):.1f}" '
                    f'height="{ROW_H - 12}" fill="{colour}" fill-opacity="0.75"/>')
-        cl, ch = r.get("ci_low"), r.get("ci_high")
+        cl, ch = r.ci_low, r.ci_high
         if cl is not None and ch is not None:
             a, b = sx(cl), sx(ch)
             svg.append(f'<line x1="{a:.1f}" y1="{cy:.1f}" x2="{b:.1f}" y2="{cy:.1f}" '
@@ -149,12 +158,24 @@ def _bar_chart(rows: list[dict[str, Any]], *, gap: bool, points: int, title: str
     return "\n".join(svg)
 
 
-def dimension_gap_chart(report: dict[str, Any], *, prefix: str = "dimgap") -> str:
+def _dimension_label(r: Row) -> str:
+    if isinstance(r, ItemRow) or isinstance(r.title, UnsetType):
+        return r.key
+    return r.title or r.key
+
+
+def _item_label(r: Row) -> str:
+    if isinstance(r, DimensionRow) or isinstance(r.dimension, UnsetType):
+        return r.key
+    return f"{r.key} ({r.dimension})"
+
+
+def dimension_gap_chart(report: GapReport, *, prefix: str = "dimgap") -> str:
     """SVG bar chart of each dimension's mean gap with its 95% interval.
 
     Parameters
     ----------
-    report : dict
+    report : GapReport
         From :func:`analysis.report.build_report`.
     prefix : str
         Prefix of the element ids (unique per page).
@@ -164,32 +185,32 @@ def dimension_gap_chart(report: dict[str, Any], *, prefix: str = "dimgap") -> st
     str
         ``<svg>`` markup; perception means instead of gaps for perception-only reports.
     """
-    gap = report["format"] != "perception-only"
-    return _bar_chart(report["dimensions"], gap=gap, points=_points(report),
+    gap = report.format != "perception-only"
+    return _bar_chart(report.dimensions, gap=gap, points=_points(report),
                       title=("Gap per dimension" if gap else "Perception per dimension"),
-                      prefix=prefix, label_of=lambda r: r.get("title") or r["key"])
+                      prefix=prefix, label_of=_dimension_label)
 
 
-def item_gap_chart(report: dict[str, Any], *, prefix: str = "itemgap") -> str:
+def item_gap_chart(report: GapReport, *, prefix: str = "itemgap") -> str:
     """SVG bar chart of each item's mean gap with its 95% interval (see
     :func:`dimension_gap_chart`)."""
-    gap = report["format"] != "perception-only"
-    return _bar_chart(report["items"], gap=gap, points=_points(report),
+    gap = report.format != "perception-only"
+    return _bar_chart(report.items, gap=gap, points=_points(report),
                       title=("Gap per item" if gap else "Perception per item"),
-                      prefix=prefix, label_of=lambda r: f"{r['key']} ({r['dimension']})")
+                      prefix=prefix, label_of=_item_label)
 
 
-def _points(report: dict[str, Any]) -> int:
+def _points(report: GapReport) -> int:
     top = 0.0
-    for r in report["items"]:
-        for f in ("mean_perception", "perception_ci_high"):
-            v = r.get(f)
-            if isinstance(v, (int, float)):
-                top = max(top, float(v))
+    for r in report.items:
+        if isinstance(r, ItemRow):
+            for v in (r.mean_perception, r.perception_ci_high):
+                if v is not None:
+                    top = max(top, float(v))
     return max(5, math.ceil(top)) if top <= 7 else math.ceil(top)
 
 
-def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa") -> str:
+def importance_performance_chart(report: GapReport, *, prefix: str = "ipa") -> str:
     """SVG scatter of importance (x) against performance (y), crosshair at the means.
 
     Quadrants after Martilla & James (1977), *Journal of Marketing* 41(1), 77-79, are
@@ -197,7 +218,7 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
     right); each point carries its key as a label.
     Returns a chart saying "not available" when the report has no IPA section.
     """
-    ipa = report.get("ipa")
+    ipa = report.ipa
     height = 420
     if not ipa:
         svg = _open(prefix, "Importance-performance analysis",
@@ -207,9 +228,9 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
                    "Importance-performance analysis: not available</text>")
         svg.append("</svg>")
         return "\n".join(svg)
-    pts = ipa["points"]
-    xs = [p["importance"] for p in pts]
-    ys = [p["performance"] for p in pts]
+    pts = ipa.points
+    xs = [p.importance for p in pts]
+    ys = [p.performance for p in pts]
     pad_x = (max(xs) - min(xs)) * 0.15 or 0.05
     pad_y = (max(ys) - min(ys)) * 0.15 or 0.25
     xlo, xhi = min(xs) - pad_x, max(xs) + pad_x
@@ -222,17 +243,17 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
     def sy(v: float) -> float:
         return bottom - (v - ylo) / (yhi - ylo) * (bottom - top)
 
-    desc = (f"Importance ({ipa['importance_scale']}) against performance ({ipa['performance']}) "
-            f"of each {ipa['level']}; crosshair at the means, importance "
-            f"{_fmt(ipa['importance_mean'])} and performance {_fmt(ipa['performance_mean'])}. "
-            + "; ".join(f"{p['key']}: importance {_fmt(p['importance'])}, performance "
-                        f"{_fmt(p['performance'])}, {p['quadrant']}" for p in pts) + ".")
+    desc = (f"Importance ({ipa.importance_scale}) against performance ({ipa.performance}) "
+            f"of each {ipa.level}; crosshair at the means, importance "
+            f"{_fmt(ipa.importance_mean)} and performance {_fmt(ipa.performance_mean)}. "
+            + "; ".join(f"{p.key}: importance {_fmt(p.importance)}, performance "
+                        f"{_fmt(p.performance)}, {p.quadrant}" for p in pts) + ".")
     svg = _open(prefix, "Importance-performance analysis", desc, height)
     svg.append(f'<text x="{WIDTH / 2:.1f}" y="20" text-anchor="middle" font-size="14" '
                f'font-weight="bold" fill="{INK}">Importance-performance analysis</text>')
     svg.append(f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" '
                f'fill="none" stroke="{GRID}"/>')
-    cx, cy = sx(ipa["importance_mean"]), sy(ipa["performance_mean"])
+    cx, cy = sx(ipa.importance_mean), sy(ipa.performance_mean)
     svg.append(f'<line x1="{cx:.1f}" y1="{top}" x2="{cx:.1f}" y2="{bottom}" stroke="{INK}" '
                f'stroke-dasharray="4 3"/>')
     svg.append(f'<line x1="{left}" y1="{cy:.1f}" x2="{right}" y2="{cy:.1f}" stroke="{INK}" '
@@ -246,15 +267,15 @@ def importance_performance_chart(report: dict[str, Any], *, prefix: str = "ipa")
         svg.append(f'<text x="{x}" y="{y}" text-anchor="{anchor}" fill="{MUTED}" '
                    f'font-style="italic">{_e(label)}</text>')
     for p in pts:
-        x, y = sx(p["importance"]), sy(p["performance"])
-        colour = NEG if p["quadrant"] == "concentrate here" else NEUTRAL
+        x, y = sx(p.importance), sy(p.performance)
+        colour = NEG if p.quadrant == "concentrate here" else NEUTRAL
         svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
-        svg.append(f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="{INK}">{_e(p["key"])}</text>')
+        svg.append(f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="{INK}">{_e(p.key)}</text>')
     svg.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 14}" text-anchor="middle" '
-               f'fill="{INK}">importance ({_e(ipa["importance_scale"])})</text>')
+               f'fill="{INK}">importance ({_e(ipa.importance_scale)})</text>')
     svg.append(f'<text x="18" y="{(top + bottom) / 2:.1f}" text-anchor="middle" fill="{INK}" '
                f'transform="rotate(-90 18 {(top + bottom) / 2:.1f})">performance '
-               f'({_e(ipa["performance"])})</text>')
+               f'({_e(ipa.performance)})</text>')
     svg.append("</svg>")
     return "\n".join(svg)
 
@@ -286,7 +307,7 @@ def score_trend_chart(series: dict[str, Any], *, prefix: str = "trend") -> str:
     name = str(series.get("service", {}).get("name", ""))
     what = "overall gap" if gap else "overall perception"
     title = f"{name}: {what} across survey waves ({series.get('instrument_title', '')})"
-    parts = []
+    parts: list[str] = []
     for w in waves:
         label = f"{w.get('title', '')} (closed {w.get('closes_on', '')})"
         if _is_suppressed(w):

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
+from analysis.moments import BoolArray, FloatArray
 from instruments.schema import Instrument
 
 __all__ = ["AnswerMatrices", "MatrixError", "matrices_from_answers", "matrices_from_arrays", "matrices_from_csv"]
@@ -31,7 +34,7 @@ class MatrixError(ValueError):
     """Bad input, naming the row (1-based data row) and the column where it was found."""
 
     def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
-        where = []
+        where: list[str] = []
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
@@ -64,10 +67,10 @@ class AnswerMatrices:
     item_keys: tuple[str, ...]
     item_dimensions: tuple[str, ...]
     dimension_keys: tuple[str, ...]
-    scores: dict[str, np.ndarray]
-    not_applicable: dict[str, np.ndarray]
+    scores: dict[str, FloatArray]
+    not_applicable: dict[str, BoolArray]
     importance_kind: str | None = None
-    importance: np.ndarray | None = None
+    importance: FloatArray | None = None
     importance_total: int | None = None
     notes: tuple[str, ...] = field(default=())
 
@@ -78,18 +81,22 @@ class AnswerMatrices:
         return int(first.shape[0])
 
 
-def _empty(instrument: Instrument, n: int):
+Arrays = tuple[dict[str, FloatArray], dict[str, BoolArray], FloatArray | None]
+
+
+def _empty(instrument: Instrument, n: int) -> Arrays:
     k = len(instrument.items)
-    scores = {c: np.full((n, k), np.nan) for c in instrument.columns}
-    na = {c: np.zeros((n, k), dtype=bool) for c in instrument.columns}
-    imp = None
+    scores: dict[str, FloatArray] = {c: np.full((n, k), np.nan) for c in instrument.columns}
+    na: dict[str, BoolArray] = {c: np.zeros((n, k), dtype=bool) for c in instrument.columns}
+    imp: FloatArray | None = None
     if instrument.importance is not None:
         width = len(instrument.dimensions) if instrument.importance.kind == "allocation" else k
         imp = np.full((n, width), np.nan)
     return scores, na, imp
 
 
-def _finish(instrument: Instrument, scores, na, imp) -> AnswerMatrices:
+def _finish(instrument: Instrument, scores: dict[str, FloatArray], na: dict[str, BoolArray],
+            imp: FloatArray | None) -> AnswerMatrices:
     return AnswerMatrices(
         instrument_id=instrument.id,
         item_keys=tuple(i.key for i in instrument.items),
@@ -141,7 +148,14 @@ def matrices_from_arrays(
     return _finish(instrument, scores, na, imp)
 
 
-def matrices_from_answers(instrument: Instrument, answers: list[dict]) -> AnswerMatrices:
+def _object(v: object, message: str, *, row: int, column: str | None = None) -> dict[str, Any]:
+    """``v`` as a JSON object, or a MatrixError naming where it was."""
+    if not isinstance(v, dict):
+        raise MatrixError(message, row=row, column=column)
+    return cast(dict[str, Any], v)
+
+
+def matrices_from_answers(instrument: Instrument, answers: Sequence[object]) -> AnswerMatrices:
     """Build answer matrices from stored answer dicts (one per response).
 
     Parameters
@@ -171,20 +185,15 @@ def matrices_from_answers(instrument: Instrument, answers: list[dict]) -> Answer
     columns = set(instrument.columns)
     kind = instrument.importance.kind if instrument.importance else None
     total = instrument.importance.total if instrument.importance else 0
-    for r, ans in enumerate(answers):
+    for r, answer in enumerate(answers):
         row = r + 1
-        if not isinstance(ans, dict):
-            raise MatrixError("a response must be an object", row=row)
-        items = ans.get("items") or {}
-        if not isinstance(items, dict):
-            raise MatrixError("`items` must be an object", row=row, column="items")
-        for key, cols in items.items():
+        ans = _object(answer, "a response must be an object", row=row)
+        items = _object(ans.get("items") or {}, "`items` must be an object", row=row, column="items")
+        for key, item in items.items():
             j = item_index.get(key)
             if j is None:
                 raise MatrixError("unknown item", row=row, column=f"items.{key}")
-            if not isinstance(cols, dict):
-                raise MatrixError("an item's answers must be an object", row=row,
-                                  column=f"items.{key}")
+            cols = _object(item, "an item's answers must be an object", row=row, column=f"items.{key}")
             for col, v in cols.items():
                 name = f"items.{key}.{col}"
                 if col not in columns:
@@ -197,12 +206,11 @@ def matrices_from_answers(instrument: Instrument, answers: list[dict]) -> Answer
                 else:
                     raise MatrixError(f"{v!r} is not an integer 1..{points}", row=row,
                                       column=name)
-        importance = ans.get("importance") or {}
-        if importance and kind is None:
+        importance: object = ans.get("importance") or {}
+        if importance and imp is None:  # the instrument has no importance question
             raise MatrixError("this instrument asks no importance", row=row, column="importance")
-        if not isinstance(importance, dict):
-            raise MatrixError("`importance` must be an object", row=row, column="importance")
-        for key, v in importance.items():
+        for key, v in _object(importance, "`importance` must be an object", row=row,
+                              column="importance").items():
             name = f"importance.{key}"
             index = dim_index if kind == "allocation" else item_index
             j = index.get(key)
@@ -215,7 +223,8 @@ def matrices_from_answers(instrument: Instrument, answers: list[dict]) -> Answer
             lo = 0 if kind == "allocation" else 1
             if not (_is_int(v) and lo <= v <= hi):
                 raise MatrixError(f"{v!r} is not an integer {lo}..{hi}", row=row, column=name)
-            imp[r, j] = v  # type: ignore[index]
+            if imp is not None:  # always, once a key was found (see above)
+                imp[r, j] = v
     return _finish(instrument, scores, na, imp)
 
 
@@ -263,7 +272,7 @@ def matrices_from_csv(instrument: Instrument, text: str) -> AnswerMatrices:
     txt = {t.key for t in instrument.free_text}
 
     # (position, target array, na array or None, item/dim index, lo, hi)
-    plan = []
+    plan: list[tuple[int, str, FloatArray, BoolArray | None, int, int, int]] = []
     seen: set[str] = set()
     for pos, name in enumerate(header):
         if name in seen:
@@ -274,13 +283,13 @@ def matrices_from_csv(instrument: Instrument, text: str) -> AnswerMatrices:
             continue
         if head == "satisfaction" and tail in sat or head == "comments" and tail in txt:
             continue
-        if head == "importance" and kind == "allocation" and tail in dim_index:
+        if head == "importance" and kind == "allocation" and tail in dim_index and imp is not None:
             plan.append((pos, name, imp, None, dim_index[tail], 0, total))
             continue
         if head in item_index and tail in instrument.columns:
             plan.append((pos, name, scores[tail], na[tail], item_index[head], 1, points))
             continue
-        if head in item_index and tail == "importance" and kind == "rating":
+        if head in item_index and tail == "importance" and kind == "rating" and imp is not None:
             plan.append((pos, name, imp, None, item_index[head], 1, points))
             continue
         raise MatrixError(

@@ -9,7 +9,8 @@ outrank a smaller, well-established one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from analysis.report_types import Candidate
 
 __all__ = ["PRIORITY_FORMULA", "Cell", "priority", "rank_candidates"]
 
@@ -86,7 +87,7 @@ def rank_candidates(
     adjustment_name: str = "Benjamini–Hochberg",
     importance_known: bool = True,
     dimension_titles: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
+) -> tuple[Candidate, ...]:
     """Select and rank action candidates among gap cells of one level.
 
     Parameters
@@ -104,7 +105,7 @@ def rank_candidates(
 
     Returns
     -------
-    list of dict
+    tuple of Candidate
         Sorted by priority (descending; ties by the more negative upper bound, then by
         key), each with ``rank`` (1-based within the level), ``level``, ``target``,
         ``dimension``, ``priority``, ``weight``, ``mean_gap``, ``ci_low``, ``ci_high``,
@@ -117,40 +118,30 @@ def rank_candidates(
     confidence bound of the gap, see :func:`priority`.
     """
     titles = dimension_titles or {}
-    chosen = []
+    chosen: list[tuple[float, Cell, float, float, float]] = []
     for c in cells:
         if c.mean_gap is None or c.p_adjusted is None or c.ci_high is None:
             continue
         if not (c.mean_gap < 0 and c.p_adjusted < alpha_level):
             continue
-        chosen.append((priority(c.weight, c.ci_high), c))
-    chosen.sort(key=lambda pc: (-pc[0], pc[1].ci_high, pc[1].key))
-    out = []
-    for rank, (prio, c) in enumerate(chosen, start=1):
+        chosen.append((priority(c.weight, c.ci_high), c, c.mean_gap, c.ci_high, c.p_adjusted))
+    chosen.sort(key=lambda pc: (-pc[0], pc[3], pc[1].key))
+    out: list[Candidate] = []
+    for rank, (prio, c, mean_gap, ci_high, p_adjusted) in enumerate(chosen, start=1):
         dim_title = titles.get(c.dimension, c.dimension)
         what = f"{dim_title} item {c.key}" if c.level == "item" else f"{dim_title} dimension"
         share = (f"{c.weight:.0%} of the importance" if importance_known
                  else "equal importance weights (no importance data)")
         reason = (
             f"{what}: perception {_fmt(c.mean_perception)} vs {c.reference_name} "
-            f"{_fmt(c.mean_reference)}, gap {_fmt(c.mean_gap)} "
-            f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], {share}, significant after "
-            f"{adjustment_name} ({_p(c.p_adjusted)})"  # type: ignore[arg-type]
+            f"{_fmt(c.mean_reference)}, gap {_fmt(mean_gap)} "
+            f"[{_fmt(c.ci_low)}, {_fmt(ci_high)}], {share}, significant after "
+            f"{adjustment_name} ({_p(p_adjusted)})"
         )
-        out.append({
-            "rank": rank,
-            "level": c.level,
-            "target": c.key,
-            "dimension": c.dimension,
-            "priority": prio,
-            "weight": c.weight,
-            "mean_gap": c.mean_gap,
-            "ci_low": c.ci_low,
-            "ci_high": c.ci_high,
-            "p_adjusted": c.p_adjusted,
-            "mean_perception": c.mean_perception,
-            "perception_ci_low": c.perception_ci_low,
-            "perception_ci_high": c.perception_ci_high,
-            "reason": reason,
-        })
-    return out
+        out.append(Candidate(
+            rank=rank, level=c.level, target=c.key, dimension=c.dimension, priority=prio, weight=c.weight,
+            mean_gap=mean_gap, ci_low=c.ci_low, ci_high=ci_high, p_adjusted=p_adjusted,
+            mean_perception=c.mean_perception, perception_ci_low=c.perception_ci_low,
+            perception_ci_high=c.perception_ci_high, reason=reason,
+        ))
+    return tuple(out)

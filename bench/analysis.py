@@ -4,7 +4,7 @@ Times ``analysis.report.build_report`` against a straightforward pandas + pingou
 implementation of the same outputs, measured in the same run, prints both times and the
 ratio, and checks that both agree. Budget (DESIGN.md): ours >= 10x faster.
 
-Pure analysis only (answer matrices in, report dict out): the database -> JSON time of
+Pure analysis only (answer matrices in, typed report out): the database -> JSON time of
 the service is measured separately. The two sides are interleaved round by round (a busy
 machine slows both alike), both are warmed up first, and the ratio is that of the best
 times (each side's least-disturbed run); the ratio of the median times is printed beside
@@ -23,6 +23,7 @@ import sys
 import time
 import warnings
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pingouin as pg
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from analysis.matrices import AnswerMatrices  # noqa: E402
 from analysis.report import build_report  # noqa: E402
+from analysis.report_types import GapReport  # noqa: E402
 from instruments.schema import Dimension, Importance, Instrument, Item  # noqa: E402
 
 DIMS = {"tangibles": 4, "reliability": 5, "responsiveness": 4, "assurance": 4, "empathy": 5}
@@ -71,7 +73,7 @@ def synthetic(n: int, seed: int = 2024):
     return e, p, alloc
 
 
-def ours(inst: Instrument, e, p, alloc) -> dict:
+def ours(inst: Instrument, e, p, alloc) -> GapReport:
     m = AnswerMatrices(
         instrument_id=inst.id,
         item_keys=tuple(i.key for i in inst.items),
@@ -142,7 +144,7 @@ def baseline(inst: Instrument, e, p, alloc) -> dict:
     pvals = [r["t_p"] for r in items]
     holm = pg.multicomp(pvals, method="holm")[1]
     bh = pg.multicomp(pvals, method="fdr_bh")[1]
-    for r, h, b in zip(items, holm, bh):
+    for r, h, b in zip(items, holm, bh, strict=True):
         r["p_holm"], r["p_bh"] = h, b
     dims = []
     for dim in DIMS:
@@ -158,7 +160,7 @@ def baseline(inst: Instrument, e, p, alloc) -> dict:
         dims.append(row)
     dp = [d["t_p"] for d in dims]
     for d, h, b in zip(dims, pg.multicomp(dp, method="holm")[1],
-                       pg.multicomp(dp, method="fdr_bh")[1]):
+                       pg.multicomp(dp, method="fdr_bh")[1], strict=True):
         d["p_holm"], d["p_bh"] = h, b
     A = pd.DataFrame(alloc, columns=list(DIMS)).dropna()
     A = A[A.sum(axis=1) > 0]
@@ -170,14 +172,15 @@ def baseline(inst: Instrument, e, p, alloc) -> dict:
             "overall": {"unweighted": gaps.mean(), "weighted": float((gaps * weights).sum())}}
 
 
-def _max_rel_diff(ours_report: dict, base: dict) -> float:
+def _max_rel_diff(report: GapReport, base: dict) -> float:
+    ours_report = msgspec.to_builtins(report)  # the JSON the service sends, compared field by field
     worst = 0.0
-    for a, b in zip(ours_report["items"], base["items"]):
+    for a, b in zip(ours_report["items"], base["items"], strict=True):
         for f in ("mean_gap", "ci_low", "ci_high", "t_p", "wilcoxon_p", "p_bh", "p_holm", "d_z",
                   "mean_expectation", "mean_perception", "perception_ci_low"):
             x, y = a[f], b[f]
             worst = max(worst, abs(x - y) / max(abs(y), 1e-300) if y else abs(x))
-    for a, b in zip(ours_report["dimensions"], base["dimensions"]):
+    for a, b in zip(ours_report["dimensions"], base["dimensions"], strict=True):
         for f in ("mean_gap", "t_p", "wilcoxon_p", "mean_perception", "perception_ci_low"):
             x, y = a[f], b[f]
             worst = max(worst, abs(x - y) / max(abs(y), 1e-300) if y else abs(x))

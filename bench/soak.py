@@ -84,18 +84,18 @@ async def issuer(url: str, kek: bytes, campaign_id: str) -> tuple[bytes, bytes, 
 
     from cryptography.hazmat.primitives import serialization
 
-    from crypto.keys import decrypt_private_key
     from crypto.tokens import TokenChallenge
+    from service.issuance import private_key
     from service.queries import campaigns as q
-    from service.waves import _aad  # the one binding of a wave's key to its row
+    from service.waves import wave_key
 
     conn = await asyncpg.connect(url)
     try:
         keys = await q.select_keys(conn, campaign_id=UUID(campaign_id))
     finally:
         await conn.close()
-    private_key = decrypt_private_key(keys.private_key, kek, _aad(keys.id, keys.token_key_id))
-    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    unwrapped = private_key(wave_key(keys), kek)  # the one binding of a wave's key to its row
+    pem = unwrapped.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
     digest = hashlib.sha256(TokenChallenge.decode(keys.challenge).encode()).digest()
     return pem, keys.token_key_id, digest

@@ -125,10 +125,11 @@ async def load(port: int, path: str, body: bytes, headers: list[str], count: int
 
 async def prepare(url: str, kek: bytes, tokens_needed: int) -> tuple[str, list[str]]:
     """An opened wave and ``tokens_needed`` Authorization headers for it."""
+    from service.issuance import WAVE, generate_keys
     from service.passwords import hash_password
     from service.queries import campaigns as q
     from service.queries.campaigns import CampaignKeys
-    from service.waves import build_manifest, canonical_hash, generate_wave_keys
+    from service.waves import build_manifest, canonical_hash
 
     conn = await asyncpg.connect(url)
     await init_connection(conn)
@@ -146,7 +147,7 @@ async def prepare(url: str, kek: bytes, tokens_needed: int) -> tuple[str, list[s
             audience_group_id=group, opens_on=date.today() - timedelta(days=1),
             closes_on=date.today() + timedelta(days=1), k_scores=5, k_comments=10, created_by=ids[0])
         size = await q.snapshot_audience(conn, campaign_id=campaign_id)
-        keys = await generate_wave_keys(campaign_id, issuer_name="localhost", kek=kek)
+        keys = await generate_keys(WAVE, campaign_id, issuer_name="localhost", kek=kek)
         campaign = await q.select_campaign(conn, campaign_id=campaign_id)
         manifest = build_manifest(campaign, keys, size)
         await q.open_campaign(conn, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
@@ -155,9 +156,10 @@ async def prepare(url: str, kek: bytes, tokens_needed: int) -> tuple[str, list[s
         stored: CampaignKeys = await q.select_keys(conn, campaign_id=campaign_id)
     finally:
         await conn.close()
-    from service.waves import SigningKeys
+    from service.issuance import private_key
+    from service.waves import wave_key
 
-    signer: SigningKey = SigningKeys(kek).get(stored)
+    signer = SigningKey(private_key(wave_key(stored), kek))
     headers = []
     for _ in range(tokens_needed):
         request, state = create_token_request(stored.token_key, stored.challenge)
@@ -185,8 +187,8 @@ def summary(name: str, runs: list[tuple[float, list[float]]]) -> tuple[float, fl
 async def start_database() -> tuple[object, str, Path]:
     """A private embedded PostgreSQL with a migrated ``bench`` database: (server, url, folder)."""
     from service.embedded import start_embedded
+    from service.instruments import sync_builtin_instruments
     from service.migrate import migrate
-    from service.routes.instruments import sync_builtin_instruments
 
     root = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     os.environ["XDG_RUNTIME_DIR"] = str(root)

@@ -143,7 +143,7 @@ def _modulus_len(n: int) -> int:
     return (n.bit_length() + 7) // 8
 
 
-def _i2osp(x: int, length: int) -> bytes:
+def _i2osp(x: int | gmpy2.mpz, length: int) -> bytes:
     return int(x).to_bytes(length, "big")
 
 
@@ -191,7 +191,7 @@ def emsa_pss_encode(msg: bytes, em_bits: int, salt: bytes) -> bytes:
     ps = b"\x00" * (em_len - len(salt) - _HASH_LEN - 2)
     db = ps + b"\x01" + salt
     db_mask = _mgf1_sha384(h, em_len - _HASH_LEN - 1)
-    masked = bytearray(a ^ b for a, b in zip(db, db_mask))
+    masked = bytearray(a ^ b for a, b in zip(db, db_mask, strict=True))  # both emLen - hLen - 1 bytes
     masked[0] &= 0xFF >> (8 * em_len - em_bits)
     return bytes(masked) + h + b"\xbc"
 
@@ -292,14 +292,15 @@ def blind(
         raise MessageRangeError("invalid input: encoded message is not coprime to n")
     if r is not None and inv is not None:
         raise ValueError("inject r or inv, not both")
-    if r is None and inv is None:
+    injected = r if r is not None else inv
+    if injected is None:
         while True:
             r_m = gmpy2.mpz(secrets.randbelow(n - 1) + 1)
             if gmpy2.gcd(r_m, mn) == 1:
                 break
         inv_m = gmpy2.invert(r_m, mn)
     else:
-        given = _to_mpz(r if r is not None else inv)
+        given = _to_mpz(injected)
         if not 0 < given < mn or gmpy2.gcd(given, mn) != 1:
             raise MessageRangeError("invalid blind: not invertible modulo n")
         other = gmpy2.invert(given, mn)

@@ -199,7 +199,7 @@ def generate_issuer_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=ISSUER_KEY_BITS)
 
 
-def _aesgcm(kek: bytes) -> AESGCM:
+def _aesgcm(kek: object) -> AESGCM:
     if not isinstance(kek, (bytes, bytearray)) or len(kek) != 32:
         raise ValueError("the key-encryption key must be exactly 32 bytes")
     return AESGCM(bytes(kek))

@@ -58,6 +58,8 @@ from .keys import KeyFormatError, public_key_from_spki, spki_from_public_key, to
 __all__ = [
     "NK",
     "NID",
+    "TOKEN_REQUEST",
+    "TOKEN_RESPONSE",
     "TOKEN_TYPE_BLIND_RSA",
     "AuthenticateChallenge",
     "ClientState",
@@ -87,6 +89,9 @@ NID = 32  # RFC 9578 §6: token_key_id length
 NONCE_LEN = 32
 DIGEST_LEN = 32
 VARIANT = Variant.PSS_DETERMINISTIC
+# The media types RFC 9578 registers for an issuance request and response body.
+TOKEN_REQUEST = "application/private-token-request"
+TOKEN_RESPONSE = "application/private-token-response"
 
 _TOKEN_LEN = 2 + NONCE_LEN + DIGEST_LEN + NID + NK
 _REQUEST_LEN = 2 + 1 + NK
@@ -125,9 +130,12 @@ class _Reader:
     __slots__ = ("buf", "pos", "what")
 
     def __init__(self, data: object, what: str) -> None:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if isinstance(data, (bytes, bytearray)):
+            self.buf = bytes(data)
+        elif isinstance(data, memoryview):
+            self.buf = data.tobytes()
+        else:
             raise TokenFormatError(f"{what} must be bytes")
-        self.buf = bytes(data)
         self.pos = 0
         self.what = what
 
@@ -579,7 +587,7 @@ def _parse_challenges(header: object) -> list[tuple[str, dict[str, str]]]:
             k = ws(k + 1)
             if k < n and s[k] == '"':
                 k += 1
-                chars = []
+                chars: list[str] = []
                 while True:
                     if k >= n:
                         raise TokenFormatError("unterminated quoted string")
@@ -628,7 +636,9 @@ def parse_authorization(header: str) -> Token:
     TokenFormatError
         Any other scheme, a missing token, bad base64url, or a malformed Token.
     """
-    if isinstance(header, str) and (fast := _SIMPLE_AUTHORIZATION.fullmatch(header)):
+    # Callers outside type checking may pass anything; only a str takes the fast path.
+    is_str = isinstance(header, str)  # pyright: ignore[reportUnnecessaryIsInstance]
+    if is_str and (fast := _SIMPLE_AUTHORIZATION.fullmatch(header)):
         # The form every client sends; anything else goes through the full parser.
         return Token.decode(_b64url_decode(fast.group(1), "token"))
     challenges = _parse_challenges(header)
@@ -664,7 +674,8 @@ def format_www_authenticate(
     spki = bytes(token_key) if isinstance(token_key, (bytes, bytearray)) else spki_from_public_key(token_key)
     header = f'PrivateToken challenge="{_b64url_encode(raw)}", token-key="{_b64url_encode(spki)}"'
     if max_age is not None:
-        if not isinstance(max_age, int) or max_age < 0:
+        # A float or string from an untyped caller must not reach the header.
+        if not isinstance(max_age, int) or max_age < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError("max_age must be a non-negative int")
         header += f", max-age={max_age}"
     return header
@@ -682,7 +693,7 @@ def parse_www_authenticate(header: str) -> list[AuthenticateChallenge]:
     TokenFormatError
         Malformed header, or a PrivateToken challenge with missing or bad parameters.
     """
-    found = []
+    found: list[AuthenticateChallenge] = []
     for scheme, params in _parse_challenges(header):
         if scheme.lower() != "privatetoken":
             continue

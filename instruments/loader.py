@@ -43,7 +43,7 @@ import importlib.resources
 import os
 import re
 import tomllib
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -89,7 +89,8 @@ def load_instrument_file(path: str | os.PathLike[str]) -> Instrument:
     Raises :class:`InstrumentError` (named after the file's base name) for a malformed
     instrument; ``OSError`` when the file cannot be read.
     """
-    name = os.path.basename(os.fspath(path))
+    file_path = os.fspath(path)
+    name = os.path.basename(file_path)
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in (".toml", ".json"):
         raise InstrumentError(
@@ -97,7 +98,8 @@ def load_instrument_file(path: str | os.PathLike[str]) -> Instrument:
         )
     with open(path, "rb") as f:
         data = f.read(MAX_INSTRUMENT_BYTES + 1)
-    return load_instrument_bytes(data, name=name, fmt=suffix[1:])  # type: ignore[arg-type]
+    fmt: Literal["toml", "json"] = "toml" if suffix == ".toml" else "json"
+    return load_instrument_bytes(data, name=name, fmt=fmt)
 
 
 def load_instrument_bytes(
@@ -134,7 +136,7 @@ def load_builtin(instrument_id: str) -> Instrument:
 
     Raises ``KeyError`` when there is no such built-in.
     """
-    if not isinstance(instrument_id, str) or instrument_id not in _builtin_ids():
+    if instrument_id not in _builtin_ids():
         raise KeyError(instrument_id)
     return _load_builtin(instrument_id)
 
@@ -153,7 +155,9 @@ def instrument_hash(instrument: Instrument) -> str:
 def validate_instrument(instrument: Instrument) -> list[FieldError]:
     """The rules of the module notes that a decoded instrument breaks; empty when none."""
     errors: list[FieldError] = []
-    add = lambda field, reason: errors.append(FieldError(field=field, reason=reason))  # noqa: E731
+
+    def add(field: str, reason: str) -> None:
+        errors.append(FieldError(field=field, reason=reason))
 
     if not instrument.version.strip():
         add("version", "must not be empty")
@@ -344,20 +348,23 @@ def _resolve_dict_values(path: str, raw: Any) -> str:
     so the faulty value is the first one that is not valid ``Text``.
     """
     out: list[str] = []
-    node = raw
+    # Decoded JSON/TOML: objects have str keys.
+    node: object = raw
     for m in _SEGMENT.finditer(path):
         name, index = m.group(1), m.group(2)
         if name is not None:
             out.append(f".{name}")
-            node = node.get(name) if isinstance(node, dict) else None
+            node = cast("dict[str, object]", node).get(name) if isinstance(node, dict) else None
         elif index is not None:
             out.append(f"[{index}]")
             i = int(index)
-            node = node[i] if isinstance(node, list) and i < len(node) else None
+            items = cast("list[object]", node) if isinstance(node, list) else []
+            node = items[i] if i < len(items) else None
         else:
-            bad = None
-            if isinstance(node, dict):
-                for key, value in node.items():
+            bad: str | None = None
+            fields = cast("dict[str, object]", node) if isinstance(node, dict) else {}
+            if fields:
+                for key, value in fields.items():
                     try:
                         msgspec.convert(value, Text)
                     except msgspec.ValidationError:
@@ -368,14 +375,14 @@ def _resolve_dict_values(path: str, raw: Any) -> str:
                 node = None
             else:
                 out.append(f".{bad}")
-                node = node[bad]
+                node = fields[bad]
     return "".join(out)
 
 
 def _canonical(value: Any) -> Any:
     """Builtins for hashing: struct fields equal to their default are left out."""
     if isinstance(value, msgspec.Struct):
-        out = {}
+        out: dict[str, Any] = {}
         for field in msgspec.structs.fields(value):
             v = getattr(value, field.name)
             if field.default is not msgspec.NODEFAULT and v == field.default:
@@ -385,9 +392,9 @@ def _canonical(value: Any) -> Any:
             out[field.encode_name] = _canonical(v)
         return out
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [_canonical(v) for v in cast("list[Any] | tuple[Any, ...]", value)]
     if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
+        return {k: _canonical(v) for k, v in cast("dict[Any, Any]", value).items()}
     return value
 
 

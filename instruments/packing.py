@@ -42,9 +42,10 @@ def pack_answers(instrument: Instrument, answers: dict[str, Any]) -> PackedAnswe
         importance = [given[key] for key in keys]
     satisfaction = None
     if instrument.satisfaction:
-        given = answers.get("satisfaction") or {}
-        satisfaction = [given.get(s.key) for s in instrument.satisfaction]
-    comments = {k: v for k, v in (answers.get("comments") or {}).items() if v.strip()}
+        answered: dict[str, int | None] = answers.get("satisfaction") or {}
+        satisfaction = [answered.get(s.key) for s in instrument.satisfaction]
+    texts: dict[str, str] = answers.get("comments") or {}
+    comments = {k: v for k, v in texts.items() if v.strip()}
     return PackedAnswers(values, importance, satisfaction, comments)
 
 

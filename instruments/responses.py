@@ -30,7 +30,7 @@ Fields are named ``items.q07.perception``, ``importance.reliability``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from instruments.errors import FieldError
 from instruments.schema import Instrument
@@ -50,15 +50,16 @@ def validate_answers(instrument: Instrument, answers: Any) -> list[FieldError]:
     errors: list[FieldError] = []
     if not isinstance(answers, dict):
         return [FieldError(field="", reason="answers must be an object")]
-    for key in answers:
+    sections = cast("dict[Any, Any]", answers)
+    for key in sections:
         if key not in _SECTIONS:
             errors.append(
                 FieldError(field=str(key), reason=f"unknown section (sections: {', '.join(_SECTIONS)})")
             )
-    _check_items(instrument, answers.get("items"), errors)
-    _check_importance(instrument, answers.get("importance", _MISSING), errors)
-    _check_satisfaction(instrument, answers.get("satisfaction", _MISSING), errors)
-    _check_comments(instrument, answers.get("comments", _MISSING), errors)
+    _check_items(instrument, sections.get("items"), errors)
+    _check_importance(instrument, sections.get("importance", _MISSING), errors)
+    _check_satisfaction(instrument, sections.get("satisfaction", _MISSING), errors)
+    _check_comments(instrument, sections.get("comments", _MISSING), errors)
     return errors
 
 
@@ -69,11 +70,12 @@ def _add(errors: list[FieldError], field: str, reason: str) -> None:
     errors.append(FieldError(field=field, reason=reason))
 
 
-def _section(value: Any, name: str, errors: list[FieldError]) -> dict | None:
+def _section(value: Any, name: str, errors: list[FieldError]) -> dict[Any, Any] | None:
+    # Decoded JSON: the keys are str, the values anything.
     if not isinstance(value, dict):
         _add(errors, name, "must be an object")
         return None
-    return value
+    return cast("dict[Any, Any]", value)
 
 
 def _check_point(
@@ -117,14 +119,15 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
     allow_null = instrument.scale.allow_not_applicable
     found = 0
     for item in instrument.items:
-        given = answers.get(item.key, _MISSING)
-        if given is _MISSING:
+        row = answers.get(item.key, _MISSING)
+        if row is _MISSING:
             for column in columns:
                 _add(errors, f"items.{item.key}.{column}", "missing answer")
             continue
-        if not isinstance(given, dict):
+        if not isinstance(row, dict):
             _add(errors, f"items.{item.key}", "must be an object of column answers")
             continue
+        given = cast("dict[Any, Any]", row)
         found += 1
         complete = True
         for column in columns:

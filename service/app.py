@@ -15,17 +15,19 @@ from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.housekeeping import PURGE_INTERVAL_SECONDS, background_lifespan, purge_expired
+from service.issuance import Issuer
 from service.lru import LRUCache
 from service.pages import static_files_router, template_config
 from service.passwords import PasswordChecks
+from service.reports import REPORT_CACHE_SIZE, ReportSchemaPlugin
 from service.routes.accounts import AccountController
-from service.routes.admin_pages import AdminPageController
 from service.routes.actions import (
     ActionController,
     ActionPageController,
     PublicActionController,
     WaveExportController,
 )
+from service.routes.admin_pages import AdminPageController
 from service.routes.anon_threads import AnonymousThreadController
 from service.routes.anonymous import AnonymousController
 from service.routes.auth import AuthController
@@ -36,11 +38,10 @@ from service.routes.instruments import InstrumentController
 from service.routes.pages import PageController
 from service.routes.services import ServiceController
 from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
-from service.reports import ReportCache
 from service.scrub import scrub_arrival_order
 from service.settings import Settings
 from service.threads import WORKER_INTERVAL_SECONDS, deliver_webhooks
-from service.waves import SigningKeys, close_expired_waves
+from service.waves import close_expired_waves
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -110,10 +111,13 @@ def app_state(settings: Settings) -> State:
     return State(
         {
             "settings": settings,
-            "signing_keys": SigningKeys(settings.key_encryption_key),
-            "instruments": {},
+            "issuer": Issuer(settings.key_encryption_key),
+            "instruments": LRUCache(256),
             "redemption_keys": LRUCache(256),
-            "reports": ReportCache(),
+            # Action outcomes and score trends of closed waves (service.actions).
+            "change_reports": LRUCache(64),
+            "wave_scores": LRUCache(256),
+            "reports": LRUCache(REPORT_CACHE_SIZE),
             "password_checks": PasswordChecks(settings.password_hash_concurrency),
         }
     )
@@ -169,6 +173,7 @@ def create_app(settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(path="/")],
         ),
+        plugins=[ReportSchemaPlugin()],
         logging_config=None,
         debug=False,
     )

@@ -20,8 +20,8 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from service.errors import DATABASE_UNAVAILABLE, Problem
+from service.instruments import sync_builtin_instruments
 from service.migrate import check_version
-from service.routes.instruments import sync_builtin_instruments
 from service.settings import Settings
 
 log = logging.getLogger("candor.db")

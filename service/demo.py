@@ -11,14 +11,16 @@ import numpy as np
 
 from instruments import instrument_hash, load_builtin
 from instruments.packing import pack_answers
-
+from service.instruments import sync_builtin_instruments
+from service.issuance import WAVE, generate_keys
 from service.passwords import hash_password
 from service.queries import accounts as accounts_q
-from service.queries import groups as groups_q
 from service.queries import campaigns as campaigns_q
+from service.queries import demo as demo_q
+from service.queries import groups as groups_q
 from service.queries import services as services_q
 from service.settings import Settings
-from service.waves import build_manifest, canonical_hash, generate_wave_keys, receipt_for
+from service.waves import build_manifest, canonical_hash, receipt_for
 
 DEMO_PASSWORD = "candor-demo-password"
 DEMO_DOMAIN = "candor.example"
@@ -38,7 +40,7 @@ DEMO_ACCOUNTS = [
 async def seed_demo(conn: asyncpg.Connection, settings: Settings) -> bool:
     """Seed once, into an empty database only; return whether anything was seeded."""
     async with conn.transaction():
-        if await conn.fetchval("select exists (select 1 from demo_seed)"):
+        if await demo_q.demo_seeded(conn):
             return False
         if await accounts_q.count_accounts(conn) > 0:
             return False
@@ -72,7 +74,7 @@ async def seed_demo(conn: asyncpg.Connection, settings: Settings) -> bool:
         for service_id in (desk, mail):
             await services_q.replace_owners(conn, service_id=service_id, account_ids=[ids["owner"]])
         await _seed_waves(conn, settings, manager=ids["manager"], audience=everyone, desk=desk, mail=mail)
-        await conn.execute("insert into demo_seed default values")
+        await demo_q.insert_demo_seed(conn)
         return True
 
 
@@ -130,7 +132,7 @@ async def open_wave(conn, settings: Settings, **fields) -> UUID:
     """Create a wave and open it at once (keys, manifest, audience snapshot), as the API would."""
     campaign_id = await campaigns_q.insert_campaign(conn, **fields)
     size = await campaigns_q.snapshot_audience(conn, campaign_id=campaign_id)
-    keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
+    keys = await generate_keys(WAVE, campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
     campaign = await campaigns_q.select_campaign(conn, campaign_id=campaign_id)
     manifest = build_manifest(campaign, keys, size)
     await campaigns_q.open_campaign(
@@ -147,22 +149,15 @@ async def store_synthetic_responses(conn, campaign_id: UUID, instrument, answers
     for one in answers:
         packed = pack_answers(instrument, one)
         response_id = uuid4()
-        rows.append((response_id, campaign_id, receipt_for(campaign_id, response_id, packed),
+        rows.append((response_id, receipt_for(campaign_id, response_id, packed),
                      packed.item_values, packed.importance, packed.satisfaction, packed.comments))
-    await conn.executemany(
-        """insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments)
-           values ($1, $2, $3, $4, $5, $6, $7)""",
-        rows,
-    )
-    await conn.executemany("insert into spent_tokens (campaign_id, nonce) values ($1, $2)",
-                           [(campaign_id, secrets.token_bytes(32)) for _ in rows])
+    await demo_q.insert_synthetic_responses(conn, campaign_id=campaign_id, responses=rows,
+                                            nonces=[secrets.token_bytes(32) for _ in rows])
 
 
 async def _seed_waves(conn, settings: Settings, *, manager: UUID, audience: UUID, desk: UUID, mail: UUID) -> None:
     """A closed SERVQUAL wave with a few hundred synthetic responses (so the first report
     is not empty), and an open pulse wave the demo members can answer."""
-    from service.routes.instruments import sync_builtin_instruments
-
     await sync_builtin_instruments(conn)
     servqual = load_builtin("servqual")
     today = date.today()

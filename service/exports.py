@@ -1,6 +1,6 @@
 """Exports: action items as CSV; a wave's report aggregates as JSON and CSV.
 
-A report export is built from the already-suppressed report by *whitelisting* fields:
+A report export is built from the already-suppressed, typed report by *whitelisting* fields:
 only numbers that the report shows as numbers are copied, and a suppressed cell
 becomes the word "suppressed" with its reason, never a value. Comments and anything
 that is not an aggregate are left out.
@@ -12,6 +12,9 @@ import csv
 import io
 from typing import Any
 
+import msgspec
+
+from analysis.report_types import UNSET, DimensionRow, GapReport, ItemRow, Overall, Suppressed, SuppressedRow
 from service.queries.actions import ActionItem
 
 ACTION_COLUMNS = (
@@ -69,57 +72,75 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _reason(v: Any) -> str | None:
-    if isinstance(v, dict) and v.get("suppressed") is True:
-        return str(v.get("reason", "suppressed"))
-    return None
+def _row_fields(row: ItemRow | DimensionRow) -> dict[str, object]:
+    """Every aggregate a row may carry, by its column name (values not yet whitelisted)."""
+    fields: dict[str, object] = {
+        "n": row.n, "mean_expectation": row.mean_expectation, "mean_minimum": row.mean_minimum,
+        "mean_desired": row.mean_desired, "mean_perception": row.mean_perception, "sd_perception": row.sd_perception,
+        "perception_ci_low": row.perception_ci_low, "perception_ci_high": row.perception_ci_high,
+        "mean_gap": row.mean_gap, "sd_gap": row.sd_gap, "se_gap": row.se_gap, "ci_low": row.ci_low,
+        "ci_high": row.ci_high, "t": row.t, "t_p": row.t_p, "wilcoxon_p": row.wilcoxon_p, "d_z": row.d_z,
+        "p_holm": row.p_holm, "p_bh": row.p_bh,
+    }
+    if isinstance(row, DimensionRow):
+        fields |= {"alpha_expectation": row.alpha_expectation, "alpha_minimum": row.alpha_minimum,
+                   "alpha_desired": row.alpha_desired, "alpha_perception": row.alpha_perception,
+                   "alpha_gap": row.alpha_gap, "importance_weight": row.importance_weight}
+    else:
+        fields["importance_mean"] = row.importance_mean
+    return fields
 
 
-def _row(level: str, row: dict[str, Any], k: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"level": level, "key": row.get("key"), "dimension": row.get("dimension", row.get("key"))}
-    if row.get("suppressed"):
-        return out | {"suppressed": str(row.get("reason", f"fewer than k={k} responses"))}
-    values = {f: row[f] for f in ROW_FIELDS if _is_number(row.get(f))}
+def _row(level: str, row: ItemRow | DimensionRow | SuppressedRow) -> dict[str, Any]:
+    dimension = row.key if isinstance(row, DimensionRow) or row.dimension is UNSET else row.dimension
+    out: dict[str, Any] = {"level": level, "key": row.key, "dimension": dimension}
+    if isinstance(row, SuppressedRow):
+        return out | {"suppressed": row.reason}
+    fields = _row_fields(row)
+    out |= {f: v for f, v in fields.items() if _is_number(v)}
     # Fields the report suppressed on their own (e.g. a listwise alpha below k).
-    hidden = sorted(f for f in ROW_FIELDS if _reason(row.get(f)))
-    out |= values
+    hidden = sorted(f for f, v in fields.items() if isinstance(v, Suppressed))
     if hidden:
         out["suppressed_fields"] = hidden
     return out
 
 
-def report_aggregates(report: dict[str, Any], *, campaign: dict[str, Any]) -> dict[str, Any]:
+def _overall(overall: Overall | Suppressed) -> dict[str, Any]:
+    if isinstance(overall, Suppressed):
+        return {"suppressed": overall.reason}
+    out: dict[str, Any] = {}
+    for f, v in (("unweighted", overall.unweighted), ("weighted", overall.weighted),
+                 ("perception_unweighted", overall.perception_unweighted),
+                 ("perception_weighted", overall.perception_weighted)):
+        if _is_number(v):
+            out[f] = v
+        elif isinstance(v, Suppressed):
+            out[f] = "suppressed"
+    return out
+
+
+def report_aggregates(report: GapReport, *, campaign: dict[str, Any]) -> dict[str, Any]:
     """The report's aggregates at or above k: every number a report cell shows, nothing else."""
-    k = int(report["k_scores"])
+    k = report.k_scores
     head = {
         "campaign": campaign,
-        "instrument": report.get("instrument"),
-        "format": report.get("format"),
-        "gap_definition": report.get("gap_definition"),
+        "instrument": msgspec.to_builtins(report.instrument),
+        "format": report.format,
+        "gap_definition": report.gap_definition,
         "k_scores": k,
-        "confidence": report.get("confidence"),
-        "adjustment": report.get("adjustment"),
+        "confidence": report.confidence,
+        "adjustment": report.adjustment,
     }
-    if report.get("suppressed") is True or not _is_number(report.get("n")):
+    if report.suppressed or not isinstance(report.n, int):
         return head | {"n": None, "suppressed": f"fewer than k={k} responses", "rows": []}
-    rows = [_row("item", r, k) for r in report.get("items", [])]
-    rows += [_row("dimension", r, k) for r in report.get("dimensions", [])]
-    overall = report.get("overall") or {}
-    overall_out: dict[str, Any] = {}
-    if _reason(overall) is None:
-        for f in OVERALL_FIELDS:
-            if _is_number(overall.get(f)):
-                overall_out[f] = overall[f]
-            elif _reason(overall.get(f)):
-                overall_out[f] = "suppressed"
-    else:
-        overall_out = {"suppressed": _reason(overall)}
+    rows = [_row("item", r) for r in report.items] + [_row("dimension", r) for r in report.dimensions]
     candidates = [
-        {f: c.get(f) for f in ("rank", "level", "target", "dimension", "priority", "weight", "mean_gap",
-                                "ci_low", "ci_high", "p_adjusted", "reason")}
-        for c in report.get("candidates", [])
+        {"rank": c.rank, "level": c.level, "target": c.target, "dimension": c.dimension, "priority": c.priority,
+         "weight": c.weight, "mean_gap": c.mean_gap, "ci_low": c.ci_low, "ci_high": c.ci_high,
+         "p_adjusted": c.p_adjusted, "reason": c.reason}
+        for c in report.candidates
     ]
-    return head | {"n": report["n"], "suppressed": None, "rows": rows, "overall": overall_out,
+    return head | {"n": report.n, "suppressed": None, "rows": rows, "overall": _overall(report.overall),
                    "candidates": candidates}
 
 

@@ -27,9 +27,6 @@ Job = Callable[[Any], Awaitable[object]]
 async def _every(app: Any, name: str, seconds: float, job: Job) -> None:
     while True:
         await asyncio.sleep(seconds)
-        # Tests that drive a job themselves switch its loop off.
-        if not app.state.get(f"{name}_enabled", True):
-            continue
         try:
             await job(app)
         except Exception:  # noqa: BLE001 - the loop must outlive one bad round
@@ -37,11 +34,17 @@ async def _every(app: Any, name: str, seconds: float, job: Job) -> None:
 
 
 def background_lifespan(jobs: dict[str, tuple[float, Job]]):
-    """Lifespan hook that runs each ``name: (interval seconds, job(app))`` while serving."""
+    """Lifespan hook that runs each ``name: (interval seconds, job(app))`` while serving,
+    except the jobs named in ``Settings.disabled_jobs``."""
 
     @asynccontextmanager
     async def lifespan(app: Any):
-        tasks = [asyncio.create_task(_every(app, name, seconds, job)) for name, (seconds, job) in jobs.items()]
+        disabled = app.state.settings.disabled_jobs
+        # A misspelt name would leave the job running while its test believes it is off.
+        if unknown := sorted(disabled - jobs.keys()):
+            raise ValueError(f"disabled_jobs names no background job: {', '.join(unknown)} (jobs: {', '.join(jobs)})")
+        tasks = [asyncio.create_task(_every(app, name, seconds, job))
+                 for name, (seconds, job) in jobs.items() if name not in disabled]
         try:
             yield
         finally:

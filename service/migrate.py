@@ -15,9 +15,10 @@ from pathlib import Path
 
 import asyncpg
 
+from service.queries import migrations as q
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_LOCK_KEY = 0x43616E64  # "Cand"
 
 
 class MigrationError(Exception):
@@ -56,23 +57,8 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
-async def _ensure_state(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        """
-        create table if not exists schema_version (
-            singleton boolean primary key default true check (singleton),
-            version   integer not null
-        );
-        insert into schema_version (version) values (0) on conflict do nothing;
-        """
-    )
-
-
 async def database_version(conn: asyncpg.Connection) -> int:
-    exists = await conn.fetchval("select to_regclass('schema_version') is not null")
-    if not exists:
-        return 0
-    return await conn.fetchval("select version from schema_version") or 0
+    return await q.select_version(conn)
 
 
 async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[int]:
@@ -80,19 +66,19 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
     migrations = load_migrations() if migrations is None else migrations
     code_version = migrations[-1].version if migrations else 0
     async with conn.transaction():
-        await conn.execute("select pg_advisory_xact_lock($1)", _LOCK_KEY)
-        await _ensure_state(conn)
-        current = await conn.fetchval("select version from schema_version for update")
+        await q.lock_migrations(conn)
+        await q.create_schema_version(conn)
+        current = await q.lock_version(conn)
         if current > code_version:
             raise DatabaseAheadError(current, code_version)
         applied = []
         for migration in migrations:
             if migration.version <= current:
                 continue
-            await conn.execute(migration.sql)
+            await q.apply_migration(conn, sql=migration.sql)
             applied.append(migration.version)
         if applied:
-            await conn.execute("update schema_version set version = $1", applied[-1])
+            await q.update_version(conn, version=applied[-1])
     return applied
 
 

@@ -4,40 +4,99 @@ Responses are stored as arrays in the instrument's order (see instruments.packin
 the matrices come from one query; every null is a "not applicable" (every item must be
 answered). Only closed waves have reports (an open wave's would change one response
 at a time, and two reads apart would give that response away); a closed wave's never
-changes, so it is computed once per process.
+changes, so it is computed once per process and kept in a bounded LRU cache.
+
+Who may read results (:func:`require_reader`) and the closed-wave gate
+(:func:`closed_wave_report`) live here, so every route that shows something derived
+from a wave's responses -- report, charts, exports, action candidates -- goes through
+the same two functions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import numpy as np
+from litestar.openapi.spec import Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.types.empty import Empty
+from litestar.typing import FieldDefinition
 
 from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
 from analysis.matrices import AnswerMatrices, matrices_from_arrays
 from analysis.report import build_report
+from analysis.report_types import UNSET, GapReport, ReportStruct, Suppressed, suppressed
 from instruments import Instrument
+from service.errors import Problem
 from service.lru import LRUCache
+from service.queries import campaigns as campaigns_q
+from service.queries import reports as q
+from service.queries import services as services_q
+from service.queries.accounts import Account
+from service.queries.campaigns import Campaign
+from service.waves import instrument_by_hash
 
-CHARTS = {
+CHARTS: dict[str, Callable[[GapReport], str]] = {
     "dimension-gaps": dimension_gap_chart,
     "item-gaps": item_gap_chart,
     "importance-performance": importance_performance_chart,
 }
 
+#: Closed waves' reports kept per process (each holds a few hundred numbers).
+REPORT_CACHE_SIZE = 32
 
-def _float_matrix(rows: list, width: int) -> np.ndarray:
+
+class Comments(ReportStruct, frozen=True, kw_only=True):
+    """Free-text answers by prompt key, each list in random order."""
+
+    by_prompt: dict[str, list[str]]
+
+
+class WaveReport(GapReport, frozen=True, kw_only=True):
+    """A closed wave's gap report and its comments (suppressed below ``k_comments``)."""
+
+    comments: Comments | Suppressed
+
+
+class ReportSchemaPlugin(OpenAPISchemaPlugin):
+    """OpenAPI schemas of the report structs, from their type hints.
+
+    Litestar's own struct plugin asks ``msgspec.inspect``, which refuses the report's
+    untagged unions (an item row or a suppressed row); the schema is the same otherwise:
+    one component per struct, ``UNSET`` fields optional, unions as ``oneOf``.
+    """
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return not field_definition.is_union and field_definition.is_subclass_of(ReportStruct)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        hints = field_definition.get_type_hints(include_extras=True, resolve_generics=True)
+        fields = msgspec.structs.fields(field_definition.type_)
+        properties = {
+            f.encode_name: FieldDefinition.from_annotation(
+                hints[f.name], name=f.encode_name,
+                default=Empty if f.default in (msgspec.NODEFAULT, UNSET) else f.default)
+            for f in fields
+        }
+        required = sorted(f.encode_name for f in fields if f.required)
+        return schema_creator.create_component_schema(field_definition, required=required,
+                                                      property_fields=properties)
+
+
+def _float_matrix(rows: list[Any], width: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Rows of int-or-None lists as a float matrix with NaN for None."""
     if not rows:
         return np.empty((0, width))
     return np.array(rows, dtype=float).reshape(len(rows), width)
 
 
-def matrices_from_rows(instrument: Instrument, item_values: list, importance: list | None) -> AnswerMatrices:
+def matrices_from_rows(instrument: Instrument, item_values: list[Any], importance: list[Any] | None) -> AnswerMatrices:
     n_items, n_columns = len(instrument.items), len(instrument.columns)
     values = _float_matrix(item_values, n_items * n_columns).reshape(-1, n_items, n_columns)
     imp = None
@@ -48,44 +107,54 @@ def matrices_from_rows(instrument: Instrument, item_values: list, importance: li
 
 
 async def fetch_matrices(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> AnswerMatrices:
-    rows = await db.fetch("select item_values, importance from responses where campaign_id = $1", campaign_id)
-    item_values = [r["item_values"] for r in rows]
-    importance = [r["importance"] for r in rows] if instrument.importance is not None else None
-    return await asyncio.to_thread(matrices_from_rows, instrument, item_values, importance)
+    item_values, importance = await q.select_answer_arrays(db, campaign_id=campaign_id)
+    return await asyncio.to_thread(matrices_from_rows, instrument, item_values,
+                                   importance if instrument.importance is not None else None)
 
 
-async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int) -> dict[str, Any]:
+async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int) -> Comments | Suppressed:
     """Free-text answers, only when the wave has at least ``k_comments`` responses, in a
     random order (the stored order must not hint at who wrote what)."""
     if n < k_comments:
-        return {"suppressed": True, "reason": f"fewer than k={k_comments} responses"}
-    rows = await db.fetch(
-        "select key, value from responses, jsonb_each_text(comments) where campaign_id = $1", campaign_id
-    )
+        return suppressed(k_comments)
     by_prompt: dict[str, list[str]] = {}
-    for row in rows:
-        by_prompt.setdefault(row["key"], []).append(row["value"])
+    for key, value in await q.select_comments(db, campaign_id=campaign_id):
+        by_prompt.setdefault(key, []).append(value)
     for texts in by_prompt.values():
         random.shuffle(texts)
-    return {"by_prompt": by_prompt}
+    return Comments(by_prompt=by_prompt)
 
 
-class ReportCache(LRUCache[UUID, dict[str, Any]]):
-    """Reports of closed waves by wave, bounded: a closed wave's responses never change."""
+async def require_reader(db: asyncpg.Connection, me: Account, campaign_id: UUID) -> Campaign:
+    """The wave if ``me`` may see its results: managers, or owners of the wave's service.
 
-    def __init__(self, size: int = 32) -> None:
-        super().__init__(size)
+    404 when the wave does not exist or ``me`` may not see it at all, 403 when ``me``
+    sees the wave but not its results.
+    """
+    campaign = await campaigns_q.select_campaign(db, campaign_id=campaign_id)
+    if campaign is None or not await campaigns_q.can_see_campaign(db, campaign_id=campaign_id, account_id=me.id,
+                                                                  roles=me.roles):
+        raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+    if "manager" in me.roles:
+        return campaign
+    if "owner" in me.roles and await services_q.owns_service(db, service_id=campaign.service.id, account_id=me.id):
+        return campaign
+    raise Problem(403, "forbidden", "Results are for managers and the owners of the wave's service")
 
 
-async def wave_report(
-    state: Any, db: asyncpg.Connection, *, campaign_id: UUID, instrument: Instrument, k_scores: int, k_comments: int
-) -> dict[str, Any]:
-    """The report of a *closed* wave (the caller checks: see ``service.routes.campaigns._report``)."""
-    cache: ReportCache = state.reports
-    if (cached := cache.get(campaign_id)) is not None:
+async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campaign) -> WaveReport:
+    """The report of a closed wave; 409 before it closes. Every result derived from a
+    wave's responses (report, charts, exports, candidates) comes through here: two reads
+    of an open wave a response apart would give away that response."""
+    if campaign.status != "closed":
+        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
+    cache: LRUCache[UUID, WaveReport] = state.reports
+    if (cached := cache.get(campaign.id)) is not None:
         return cached
-    matrices = await fetch_matrices(db, instrument, campaign_id)
-    report = await asyncio.to_thread(build_report, instrument, matrices, k_scores=k_scores)
-    report["comments"] = await fetch_comments(db, campaign_id, n=matrices.n, k_comments=k_comments)
-    cache.put(campaign_id, report)
-    return report
+    instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
+    matrices = await fetch_matrices(db, instrument, campaign.id)
+    report = await asyncio.to_thread(build_report, instrument, matrices, k_scores=campaign.k_scores)
+    comments = await fetch_comments(db, campaign.id, n=matrices.n, k_comments=campaign.k_comments)
+    wave = WaveReport(**msgspec.structs.asdict(report), comments=comments)
+    cache.put(campaign.id, wave)
+    return wave

@@ -83,6 +83,10 @@ class Settings:
     password_hash_concurrency: int = 4
     # Webhook delivery-log entries older than this many days are purged.
     webhook_log_retention_days: int = 90
+    # Background jobs (service.housekeeping) this process does not run, by name. Not read
+    # from the environment: every job is safe in every replica; tests that drive a job
+    # themselves (with their own clock) switch its loop off here.
+    disabled_jobs: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

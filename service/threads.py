@@ -4,7 +4,8 @@ the secret-guess throttle, and outgoing service-desk webhooks.
 **Keys.** One issuer key per calendar month (UTC), generated the first time anyone
 asks for it, with its own random TokenChallenge redemption context, so a thread
 token can never be spent on a survey wave or vice versa. The private key is wrapped
-with ``CANDOR_KEY_ENCRYPTION_KEY`` and bound to its month.
+with ``CANDOR_KEY_ENCRYPTION_KEY`` and bound to its month; issuing and redeeming are
+:mod:`service.issuance`'s, as for waves.
 
 **Secrets.** The browser draws 12 words from the BIP-0039 English list (2048 words,
 11 bits each: 132 bits; ``frontend/static/wordlist-bip39-english.txt``, source in the
@@ -45,19 +46,11 @@ from uuid import UUID
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from crypto.blindrsa import SigningKey
-from crypto.keys import (
-    decrypt_private_key,
-    encrypt_private_key,
-    generate_issuer_key,
-    public_key_from_spki,
-    spki_from_public_key,
-    token_key_id,
-)
-from crypto.tokens import TOKEN_TYPE_BLIND_RSA, TokenChallenge
+from service.issuance import THREAD_PERIOD, IssuerKey, generate_keys, stored_key
 from service.pages import FRONTEND
 from service.queries import threads as q
 from service.queries.threads import Delivery, ThreadPeriod
+from service.settings import Settings
 
 log = logging.getLogger("candor.threads")
 
@@ -85,49 +78,40 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def _aad(period: date, key_id: bytes) -> bytes:
-    return b"candor-thread-key\x00" + period.isoformat().encode() + key_id
+def period_key(keys: ThreadPeriod) -> IssuerKey[date]:
+    """The issuer key of a thread period's row."""
+    return stored_key(THREAD_PERIOD, keys.period, keys)
 
 
-async def period_keys(db: Any, *, period: date, issuer_name: str, kek: bytes) -> ThreadPeriod:
+async def period_keys(db: Any, *, period: date, issuer_name: str, kek: bytes) -> IssuerKey[date]:
     """The month's key, generated and stored on first use (the first writer wins)."""
     found = await q.select_period(db, period=period)
-    if found is not None:
-        return found
-    private_key = await asyncio.to_thread(generate_issuer_key)
-    spki = spki_from_public_key(private_key.public_key())
-    key_id = token_key_id(spki)
-    challenge = TokenChallenge(TOKEN_TYPE_BLIND_RSA, issuer_name, secrets.token_bytes(32), "").encode()
-    keys = ThreadPeriod(period=period, token_key=spki, token_key_id=key_id, challenge=challenge,
-                        private_key=encrypt_private_key(private_key, kek, _aad(period, key_id)))
-    await q.insert_period(db, keys=keys)
-    return await q.select_period(db, period=period)
-
-
-def _cache(state: Any, name: str) -> dict:
-    found = state.get(name) if hasattr(state, "get") else None
     if found is None:
-        found = {}
-        setattr(state, name, found)
-    return found
+        made = await generate_keys(THREAD_PERIOD, period, issuer_name=issuer_name, kek=kek)
+        await q.insert_period(db, keys=ThreadPeriod(period=period, token_key=made.token_key,
+                                                    token_key_id=made.token_key_id, challenge=made.challenge,
+                                                    private_key=made.private_key))
+        found = await q.select_period(db, period=period)
+        if found is None:  # insert_period keeps the first writer's row; there is always one
+            raise LookupError(f"no thread key stored for {period.isoformat()}")
+    return period_key(found)
 
 
-def signing_key(state: Any, keys: ThreadPeriod) -> SigningKey:
-    cache_ = _cache(state, "thread_signing_keys")
-    found = cache_.get(keys.token_key_id)
-    if found is None:
-        private_key = decrypt_private_key(keys.private_key, state.settings.key_encryption_key,
-                                          _aad(keys.period, keys.token_key_id))
-        found = cache_[keys.token_key_id] = SigningKey(private_key)
-    return found
+async def current_keys(db: Any, settings: Settings) -> IssuerKey[date]:
+    """This month's key, made on first use on ``db`` (the request's own connection; a
+    handler without one passes the pool). A request that fails after making it rolls it
+    back, which is harmless: nothing it signed or published left the request."""
+    return await period_keys(db, period=period_of(today()), issuer_name=settings.issuer_name,
+                             kek=settings.key_encryption_key)
 
 
-def public_key(state: Any, keys: ThreadPeriod) -> Any:
-    cache_ = _cache(state, "thread_public_keys")
-    found = cache_.get(keys.token_key_id)
-    if found is None:
-        found = cache_[keys.token_key_id] = public_key_from_spki(keys.token_key)
-    return found
+async def redeemable_key(db: Any, token_key_id: bytes, *, current: date) -> IssuerKey[date] | None:
+    """The thread key a token names, if it is this month's or last month's: a token
+    outlives the turn of the month by one month, no more."""
+    keys = await q.select_period_by_key_id(db, token_key_id=token_key_id)
+    if keys is None or keys.period not in (current, previous_period(current)):
+        return None
+    return period_key(keys)
 
 
 # Secrets ------------------------------------------------------------------------------------

@@ -1,41 +1,23 @@
-"""Survey-wave logic shared by the routes: opening (keys, challenge, manifest),
-the per-process signing-key cache, and response receipts."""
+"""Survey-wave logic shared by the routes: opening (manifest; the keys are
+:mod:`service.issuance`'s), redemption material, and response receipts."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import hashlib
-import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from crypto.blindrsa import SigningKey
-from crypto.keys import (
-    decrypt_private_key,
-    encrypt_private_key,
-    generate_issuer_key,
-    public_key_from_spki,
-    spki_from_public_key,
-    token_key_id,
-)
-from crypto.tokens import TOKEN_TYPE_BLIND_RSA, TokenChallenge
+from crypto.tokens import TOKEN_TYPE_BLIND_RSA
 from instruments import Instrument
 from instruments.packing import PackedAnswers
+from service.issuance import WAVE, IssuerKey, b64url, stored_key
 from service.lru import LRUCache
-from service.queries import instruments as instruments_q
 from service.queries import campaigns as campaigns_q
+from service.queries import instruments as instruments_q
 from service.queries.campaigns import Campaign, CampaignKeys
-
-
-class OpenedKeys(msgspec.Struct, frozen=True):
-    token_key: bytes
-    token_key_id: bytes
-    challenge: bytes
-    private_key: bytes  # encrypted
 
 
 def canonical_hash(value: Any) -> str:
@@ -43,22 +25,12 @@ def canonical_hash(value: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(msgspec.to_builtins(value), order="sorted")).hexdigest()
 
 
-def _aad(campaign_id: UUID, key_id: bytes) -> bytes:
-    # Binds the ciphertext to its row: a key copied into another wave will not decrypt.
-    return b"candor-issuer-key\x00" + campaign_id.bytes + key_id
+def wave_key(keys: CampaignKeys) -> IssuerKey[UUID]:
+    """The issuer key of an opened wave's row."""
+    return stored_key(WAVE, keys.id, keys)
 
 
-async def generate_wave_keys(campaign_id: UUID, *, issuer_name: str, kek: bytes) -> OpenedKeys:
-    private_key = await asyncio.to_thread(generate_issuer_key)
-    spki = spki_from_public_key(private_key.public_key())
-    key_id = token_key_id(spki)
-    # A fresh random redemption context per wave binds its tokens to this wave alone.
-    challenge = TokenChallenge(TOKEN_TYPE_BLIND_RSA, issuer_name, secrets.token_bytes(32), "").encode()
-    encrypted = encrypt_private_key(private_key, kek, _aad(campaign_id, key_id))
-    return OpenedKeys(token_key=spki, token_key_id=key_id, challenge=challenge, private_key=encrypted)
-
-
-def build_manifest(campaign: Campaign, keys: OpenedKeys, audience_size: int) -> dict[str, Any]:
+def build_manifest(campaign: Campaign, keys: IssuerKey[UUID], audience_size: int) -> dict[str, Any]:
     """What a wave promises its audience, frozen when it opens."""
     return {
         "campaign_id": str(campaign.id),
@@ -77,30 +49,6 @@ def build_manifest(campaign: Campaign, keys: OpenedKeys, audience_size: int) -> 
         "token_key_id": keys.token_key_id.hex(),
         "challenge": b64url(keys.challenge),
     }
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii")
-
-
-class SigningKeys:
-    """Decrypted signing keys by wave, prepared once per process.
-
-    A cache only: keys never change after a wave opens, and nothing that must be
-    unique is decided here (issuance budgets and spent tokens live in the database).
-    """
-
-    def __init__(self, kek: bytes) -> None:
-        self._kek = kek
-        self._keys: LRUCache[bytes, SigningKey] = LRUCache(256)
-
-    def get(self, keys: CampaignKeys) -> SigningKey:
-        found = self._keys.get(keys.token_key_id)
-        if found is None:
-            private_key = decrypt_private_key(keys.private_key, self._kek, _aad(keys.id, keys.token_key_id))
-            found = SigningKey(private_key)
-            self._keys.put(keys.token_key_id, found)
-        return found
 
 
 def accepting(status: str, opens_on: date, closes_on: date, today: date) -> str | None:
@@ -136,13 +84,10 @@ def receipt_for(campaign_id: UUID, response_id: UUID, packed: PackedAnswers) -> 
 
 
 class RedemptionKeys(msgspec.Struct, frozen=True):
-    """What verifying a token needs; none of it changes once a wave is open."""
+    """What redeeming a token and checking answers need; none of it changes once a wave
+    is open (the parsed public key is the issuer's to cache)."""
 
-    public_key: Any
-    token_key: bytes
-    token_key_id: bytes
-    challenge: bytes
-    challenge_digest: bytes
+    key: IssuerKey[UUID]
     instrument: Instrument
     opens_on: date
     closes_on: date
@@ -158,11 +103,7 @@ async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionK
         if keys is None:
             return None
         found = RedemptionKeys(
-            public_key=public_key_from_spki(keys.token_key),
-            token_key=keys.token_key,
-            token_key_id=keys.token_key_id,
-            challenge=keys.challenge,
-            challenge_digest=hashlib.sha256(TokenChallenge.decode(keys.challenge).encode()).digest(),
+            key=wave_key(keys),
             instrument=await instrument_by_hash(state, db, keys.instrument_hash),
             opens_on=keys.opens_on,
             closes_on=keys.closes_on,
@@ -173,13 +114,13 @@ async def redemption_keys(state: Any, db: Any, campaign_id: UUID) -> RedemptionK
 
 async def instrument_by_hash(state: Any, db: Any, digest: str) -> Instrument:
     """The instrument version ``digest``; versions never change, so each is decoded once."""
-    cache: dict[str, Instrument] = state.instruments
+    cache: LRUCache[str, Instrument] = state.instruments
     found = cache.get(digest)
     if found is None:
         found = await instruments_q.select_instrument_by_hash(db, digest=digest)
         if found is None:
             raise LookupError(f"instrument version {digest} is not stored")
-        cache[digest] = found
+        cache.put(digest, found)
     return found
 
 

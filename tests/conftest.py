@@ -1,8 +1,9 @@
 """Test-wide fixtures: one embedded PostgreSQL per run, a fresh database per test.
 
 The server is the same package `make run` uses; its data lives in a temporary folder
-that is deleted when the run ends. A template database holds the migrated schema and
-one account per role, so each test gets an isolated copy in milliseconds.
+that is deleted when the run ends. A template database holds the migrated schema, one
+account per role and the built-in instruments, so each test gets an isolated copy in
+milliseconds.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-
 from tests.support import PASSWORD, ROLES, role_email
 
 TEMPLATE_DB = "candor_template"
@@ -40,6 +41,7 @@ def pg_server() -> Iterator[object]:
 
 
 async def _build_template(admin_url: str, template_url: str) -> None:
+    from service.db import pool_lifespan
     from service.migrate import migrate
     from service.passwords import hash_password
     from service.queries.accounts import insert_account
@@ -60,6 +62,11 @@ async def _build_template(admin_url: str, template_url: str) -> None:
             )
     finally:
         await conn.close()
+    # The app's own start-up (service.db's lifespan: version check, built-in instruments),
+    # run once here: every copy already holds what it stores, so each test's app start-up
+    # only confirms it instead of inserting every instrument again.
+    async with pool_lifespan(replace(TEST_SETTINGS, database_url=template_url))(Litestar()):
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -129,14 +129,23 @@ async def insert_action(
     )
 
 
-async def select_action(conn: asyncpg.Connection, *, action_id: UUID) -> ActionItem | None:
-    row = await conn.fetchrow(_SELECT + " where a.id = $1", action_id)
+# Who may read an item ($1: the account; null for managers, who read every item): its
+# owner, or an owner of its service. The item queries put it in their WHERE.
+_VISIBLE_TO = """($1::uuid is null or a.owner_id = $1
+                 or exists (select 1 from service_owners so where so.service_id = a.service_id and so.account_id = $1))"""
+
+
+async def select_action(conn: asyncpg.Connection, *, action_id: UUID, visible_to: UUID | None = None) -> ActionItem | None:
+    """The item if ``visible_to`` may read it (see ``_VISIBLE_TO``)."""
+    row = await conn.fetchrow(_SELECT + " where a.id = $2 and " + _VISIBLE_TO, visible_to, action_id)
     return None if row is None else _item(row)
 
 
-async def lock_action(conn: asyncpg.Connection, *, action_id: UUID) -> ActionItem | None:
-    """The item, its row locked until the transaction ends (concurrent edits queue up)."""
-    if await conn.fetchval("select id from action_items where id = $1 for update", action_id) is None:
+async def lock_action(conn: asyncpg.Connection, *, action_id: UUID, visible_to: UUID | None = None) -> ActionItem | None:
+    """The item if ``visible_to`` may read it, its row locked until the transaction ends
+    (concurrent edits queue up)."""
+    if await conn.fetchval("select a.id from action_items a where a.id = $2 and " + _VISIBLE_TO + " for update",
+                           visible_to, action_id) is None:
         return None
     return await select_action(conn, action_id=action_id)
 
@@ -154,9 +163,9 @@ async def select_actions(
     that account owns or that belong to a service it owns. ``None``: all (managers)."""
     rows = await conn.fetch(
         _SELECT
+        + " where "
+        + _VISIBLE_TO
         + """
-        where ($1::uuid is null or a.owner_id = $1
-               or exists (select 1 from service_owners so where so.service_id = a.service_id and so.account_id = $1))
           and ($2::uuid is null or a.service_id = $2)
           and ($3::uuid is null or a.owner_id = $3)
           and ($4::text is null or a.status = $4)
@@ -235,24 +244,6 @@ async def select_activity(conn: asyncpg.Connection, *, action_id: UUID) -> list[
         d["actor"] = Ref(id=d.pop("actor_id"), name=d.pop("actor_name"))
         out.append(Activity(**d))
     return out
-
-
-async def owns_service(conn: asyncpg.Connection, *, service_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(
-        "select exists (select 1 from service_owners where service_id = $1 and account_id = $2)",
-        service_id, account_id,
-    )
-
-
-async def is_owner_of_service(conn: asyncpg.Connection, *, service_id: UUID, account_id: UUID) -> bool:
-    """An active account holding the owner role that owns the service: who may own its items."""
-    return await conn.fetchval(
-        """
-        select exists (select 1 from service_owners so join accounts a on a.id = so.account_id
-                       where so.service_id = $1 and so.account_id = $2 and a.active and 'owner' = any(a.roles))
-        """,
-        service_id, account_id,
-    )
 
 
 async def select_service_owner_ids(conn: asyncpg.Connection, *, service_id: UUID) -> list[UUID]:

@@ -107,16 +107,6 @@ async def can_see_campaign(conn: asyncpg.Connection, *, campaign_id: UUID, accou
     )
 
 
-async def is_service_owner(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(
-        """
-        select exists (select 1 from campaigns c join service_owners o on o.service_id = c.service_id
-                       where c.id = $1 and o.account_id = $2)
-        """,
-        campaign_id, account_id,
-    )
-
-
 async def insert_campaign(
     conn: asyncpg.Connection,
     *,

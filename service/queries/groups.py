@@ -10,7 +10,6 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-
 # Where a membership change came from: the admin page or API, the demo seed, and later
 # directory sync (SCIM) and sign-in claims (OIDC).
 Source = Literal["admin", "scim", "oidc", "demo"]

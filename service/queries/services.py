@@ -52,6 +52,15 @@ async def select_service(conn: asyncpg.Connection, *, service_id: UUID) -> Servi
     return None if row is None else _service(row)
 
 
+async def owns_service(conn: asyncpg.Connection, *, service_id: UUID, account_id: UUID) -> bool:
+    """Whether the account is one of the service's owners: the one check of service
+    ownership (a role is not checked here; the routes' guards decide the roles)."""
+    return bool(await conn.fetchval(
+        "select exists (select 1 from service_owners where service_id = $1 and account_id = $2)",
+        service_id, account_id,
+    ))
+
+
 async def insert_service(
     conn: asyncpg.Connection, *, name: str, description: str, sla_first_answer_hours: int, sla_action_days: int
 ) -> UUID | None:

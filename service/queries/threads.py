@@ -306,13 +306,6 @@ async def select_audit(
     return [AuditEntry(**dict(r)) for r in rows]
 
 
-async def owns_service(conn: asyncpg.Connection, *, service_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(
-        "select exists (select 1 from service_owners where service_id = $1 and account_id = $2)",
-        service_id, account_id,
-    )
-
-
 async def service_accepts_threads(conn: asyncpg.Connection, *, service_id: UUID) -> bool:
     return await conn.fetchval("select exists (select 1 from services where id = $1 and not archived)", service_id)
 

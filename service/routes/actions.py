@@ -22,17 +22,15 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.charts import score_trend_chart
-from instruments.errors import FieldError
 from service import actions as logic
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
+from service.pages import PageResponse, gate, page
 from service.queries import actions as q
 from service.queries.accounts import Account
 from service.queries.actions import ActionItem, Activity, ExpectedEffect
-from service.routes.campaigns import _report, _require_reader
-from service.routes.pages import PageResponse, _gate, _page
-from service.waves import instrument_by_hash
+from service.reports import closed_wave_report, require_reader
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -82,7 +80,7 @@ class StatusChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ActionDetail(msgspec.Struct, frozen=True):
     item: ActionItem
     activity: list[Activity]
-    outcome: dict[str, Any] | None
+    outcome: logic.Outcome | None
     allowed: list[str]
     can_edit: bool
 
@@ -122,7 +120,7 @@ class PublicAction(msgspec.Struct, frozen=True):
     expected_change: float | None
     accepted_on: date | None
     done_on: date | None
-    outcome: dict[str, Any] | None
+    outcome: logic.Outcome | None
 
 
 _ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role or CSRF token missing")}
@@ -137,102 +135,29 @@ def _me(request: Request) -> Account:
     return request.scope["user"]
 
 
-async def _readable(db: asyncpg.Connection, request: Request, action_id: UUID, *, lock: bool = False) -> ActionItem:
-    """The item if the caller may read it (managers; its owner; owners of its service), else 404."""
-    me = _me(request)
-    item = await (q.lock_action if lock else q.select_action)(db, action_id=action_id)
-    if item is not None and ("manager" in me.roles or item.owner.id == me.id or (
-            "owner" in me.roles and await q.owns_service(db, service_id=item.service.id, account_id=me.id))):
-        return item
-    raise Problem(404, "not-found", f"No action item {action_id}")
-
-
-def _require_editor(request: Request, item: ActionItem) -> None:
-    me = _me(request)
-    if "manager" not in me.roles and item.owner.id != me.id:
-        raise Problem(403, "forbidden", "Only managers and the item's owner change an action item")
-
-
-def _can_edit(request: Request, item: ActionItem) -> bool:
-    me = _me(request)
-    return "manager" in me.roles or item.owner.id == me.id
-
-
-def _invalid(field: str, reason: str, detail: str | None = None) -> Problem:
-    return Problem(422, "validation", detail or reason, errors=[FieldError(field=field, reason=reason)])
-
-
-async def _check_expected(state: State, db: asyncpg.Connection, campaign_id: UUID | None,
-                          expected: ExpectedIn | None) -> None:
-    if expected is None:
-        return
-    if campaign_id is None:
-        raise _invalid("expected", "an expected effect is measured against a baseline wave: give campaign_id")
-    wave = await q.select_wave(db, campaign_id=campaign_id)
-    instrument = await instrument_by_hash(state, db, wave.instrument_hash)
-    keys = [i.key for i in instrument.items] if expected.level == "item" else [d.key for d in instrument.dimensions]
-    if expected.key not in keys:
-        raise _invalid("expected.key", f"the wave's instrument has no {expected.level} {expected.key!r}")
-
-
-async def _owner_for(db: asyncpg.Connection, me: Account, service_id: UUID, owner_id: UUID | None) -> UUID:
-    """The named owner (must own the service), else the caller if they own it, else the
-    service's only owner."""
-    if owner_id is not None:
-        if not await q.is_owner_of_service(db, service_id=service_id, account_id=owner_id):
-            raise _invalid("owner_id", "not an active owner of the item's service")
-        return owner_id
-    owners = await q.select_service_owner_ids(db, service_id=service_id)
-    if me.id in owners:
-        return me.id
-    if len(owners) == 1:
-        return owners[0]
-    raise _invalid("owner_id", "the service has no owner" if not owners else "the service has several owners: name one")
-
-
-async def _from_candidate(state: State, db: asyncpg.Connection, request: Request, data: ActionCreate) -> dict[str, Any]:
-    if data.level is None or data.target is None or data.thread_id is not None:
-        raise _invalid("target", "a candidate needs campaign_id, level and target (and no thread_id)")
-    try:
-        campaign = await _require_reader(db, request, data.campaign_id)
-    except Problem as exc:
-        raise _invalid("campaign_id", "no such wave among those you may read") from exc
-    report = await _report(state, db, campaign)
-    candidate = next((c for c in report.get("candidates", [])
-                      if c["level"] == data.level and c["target"] == data.target), None)
-    if candidate is None:
-        raise _invalid("target", f"{data.level} {data.target!r} is not a ranked candidate of this wave")
-    what = f"item {data.target}" if data.level == "item" else f"the {data.target} dimension"
-    expected = data.expected or (ExpectedIn(level=data.level, key=data.target, change=data.expected_change)
-                                 if data.expected_change is not None else None)
-    return {"service_id": campaign.service.id, "source": "candidate", "campaign_id": campaign.id, "thread_id": None,
-            "target_level": data.level, "target_key": data.target, "candidate": candidate,
-            "title": data.title or f"Close the gap on {what}", "expected": expected}
-
-
-async def _from_thread(db: asyncpg.Connection, data: ActionCreate) -> dict[str, Any]:
-    if data.level is not None or data.target is not None or data.expected_change is not None:
-        raise _invalid("thread_id", "an item from a thread names no candidate (use expected for an effect)")
-    service_id = await q.select_thread_service(db, thread_id=data.thread_id)
-    if service_id is None:
-        raise _invalid("thread_id", "no such thread")
-    if data.title is None:
-        raise _invalid("title", "an item from a thread needs a title")
-    if data.campaign_id is not None:
-        wave = await q.select_wave(db, campaign_id=data.campaign_id)
-        if wave is None or wave.service_id != service_id:
-            raise _invalid("campaign_id", "the baseline wave must be a wave of the thread's service")
-    return {"service_id": service_id, "source": "thread", "campaign_id": data.campaign_id,
-            "thread_id": data.thread_id, "target_level": "thread", "target_key": None, "candidate": None,
-            "title": data.title, "expected": data.expected}
-
-
 def _effect(e: ExpectedIn | None) -> ExpectedEffect | None:
     return None if e is None else ExpectedEffect(level=e.level, key=e.key, change=e.change)
 
 
-def _jsonable(v: Any) -> Any:
-    return msgspec.to_builtins(v)
+async def _draft(state: State, db: asyncpg.Connection, request: Request, data: ActionCreate) -> logic.Draft:
+    """Where the new item comes from: a thread, or a ranked candidate of a wave the caller may read."""
+    if data.thread_id is not None:
+        if data.level is not None or data.target is not None or data.expected_change is not None:
+            raise logic.invalid("thread_id", "an item from a thread names no candidate (use expected for an effect)")
+        return await logic.draft_from_thread(db, thread_id=data.thread_id, title=data.title,
+                                             campaign_id=data.campaign_id, expected=_effect(data.expected))
+    if data.campaign_id is None:
+        raise logic.invalid("campaign_id", "name a wave's candidate (campaign_id, level, target) or a thread_id")
+    if data.level is None or data.target is None:
+        raise logic.invalid("target", "a candidate needs campaign_id, level and target (and no thread_id)")
+    try:
+        campaign = await require_reader(db, _me(request), data.campaign_id)
+    except Problem as exc:
+        raise logic.invalid("campaign_id", "no such wave among those you may read") from exc
+    expected = data.expected or (ExpectedIn(level=data.level, key=data.target, change=data.expected_change)
+                                 if data.expected_change is not None else None)
+    return logic.draft_from_candidate(campaign, await closed_wave_report(state, db, campaign), level=data.level,
+                                      target=data.target, title=data.title, expected=_effect(expected))
 
 
 class ActionController(Controller):
@@ -245,8 +170,7 @@ class ActionController(Controller):
         service_id: FromQuery[UUID | None] = None, owner_id: FromQuery[UUID | None] = None,
         status: FromQuery[Status | None] = None, overdue: FromQuery[bool | None] = None,
     ) -> list[ActionItem]:
-        me = _me(request)
-        return await q.select_actions(db, visible_to=None if "manager" in me.roles else me.id,
+        return await q.select_actions(db, visible_to=logic.visible_to(_me(request)),
                                       service_id=service_id, owner_id=owner_id, status=status, overdue=overdue)
 
     @post("/", operation_id="createAction", guards=[staff], status_code=HTTP_201_CREATED,
@@ -254,31 +178,16 @@ class ActionController(Controller):
     async def create_action(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[ActionCreate]
     ) -> ActionDetail:
-        me = _me(request)
-        if data.thread_id is not None:
-            fields = await _from_thread(db, data)
-        elif data.campaign_id is not None:
-            fields = await _from_candidate(state, db, request, data)
-        else:
-            raise _invalid("campaign_id", "name a wave's candidate (campaign_id, level, target) or a thread_id")
-        if "manager" not in me.roles and not await q.owns_service(db, service_id=fields["service_id"], account_id=me.id):
-            raise Problem(403, "forbidden", "Owners create action items only for services they own")
-        await _check_expected(state, db, fields["campaign_id"], fields["expected"])
-        owner_id = await _owner_for(db, me, fields["service_id"], data.owner_id)
-        expected = _effect(fields.pop("expected"))
-        action_id = await q.insert_action(db, **fields, description=data.description, owner_id=owner_id,
-                                          due_on=data.due_on, expected=expected, created_by=me.id)
-        item = await q.select_action(db, action_id=action_id)
-        await q.insert_activity(db, action_id=action_id, actor_id=me.id, kind="create", to_status="proposed",
-                                changes={"title": item.title, "owner_id": str(owner_id),
-                                         "due_on": item.due_on.isoformat(), "expected": _jsonable(expected)})
+        draft = await _draft(state, db, request, data)
+        item = await logic.create_item(state, db, _me(request), draft, description=data.description,
+                                       owner_id=data.owner_id, due_on=data.due_on)
         return await _detail(state, db, request, item)
 
     @get("/{action_id:uuid}", operation_id="getAction", guards=[staff], responses={**_ERRORS, **_NOT_FOUND})
     async def get_action(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], action_id: FromPath[UUID]
     ) -> ActionDetail:
-        return await _detail(state, db, request, await _readable(db, request, action_id))
+        return await _detail(state, db, request, await logic.readable_item(db, _me(request), action_id))
 
     @patch("/{action_id:uuid}", operation_id="updateAction", guards=[staff],
            responses={**_ERRORS, **_NOT_FOUND, **_CONFLICT, 422: problem_spec("Invalid fields")})
@@ -286,21 +195,12 @@ class ActionController(Controller):
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], action_id: FromPath[UUID],
         data: JSONBody[ActionUpdate],
     ) -> ActionDetail:
-        item = await _readable(db, request, action_id, lock=True)
-        _require_editor(request, item)
-        if item.status in ("done", "wont_do"):
-            raise Problem(409, "action-locked", f"The item is {item.status}: it no longer changes")
+        me = _me(request)
+        item = await logic.editable_item(db, me, action_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        if "owner_id" in changes:
-            await _owner_for(db, _me(request), item.service.id, data.owner_id)
-        if (expected := changes.pop("expected", None)) is not None:
-            if item.status != "proposed":
-                raise Problem(409, "action-locked", "The expected effect is locked once the item is accepted")
-            await _check_expected(state, db, item.campaign_id, data.expected)
-            changes |= {"expected_level": expected.level, "expected_key": expected.key,
-                        "expected_change": expected.change}
-        await _apply(db, request, item, changes)
-        return await _detail(state, db, request, await q.select_action(db, action_id=action_id))
+        if data.expected is not None:
+            changes["expected"] = _effect(data.expected)
+        return await _detail(state, db, request, await logic.update_item(state, db, me, item, changes))
 
     @post("/{action_id:uuid}/status", operation_id="changeActionStatus", guards=[staff], status_code=HTTP_200_OK,
           responses={**_ERRORS, **_NOT_FOUND, **_CONFLICT, 422: problem_spec("Invalid fields")})
@@ -308,21 +208,10 @@ class ActionController(Controller):
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], action_id: FromPath[UUID],
         data: JSONBody[StatusChange],
     ) -> ActionDetail:
-        item = await _readable(db, request, action_id, lock=True)
-        _require_editor(request, item)
-        if data.status not in logic.TRANSITIONS[item.status]:
-            allowed = " or ".join(logic.TRANSITIONS[item.status]) or "nothing (it is final)"
-            raise Problem(409, "action-transition", f"A {item.status} item can move to {allowed}, not {data.status}")
-        if (data.status == "wont_do") != (data.reason is not None):
-            raise _invalid("reason", "required for wont_do, and only for wont_do")
-        if data.status == "accepted" and item.campaign_id is not None and item.expected is None:
-            raise Problem(409, "action-transition",
-                          "Declare the expected effect (which gap, by how much) before accepting: it is locked then")
-        await q.update_status(db, action_id=action_id, status=data.status, reason=data.reason)
-        await q.insert_activity(db, action_id=action_id, actor_id=_me(request).id, kind="status",
-                                from_status=item.status, to_status=data.status,
-                                note=data.reason or data.note)
-        return await _detail(state, db, request, await q.select_action(db, action_id=action_id))
+        me = _me(request)
+        item = await logic.editable_item(db, me, action_id)
+        item = await logic.change_status(db, me, item, status=data.status, reason=data.reason, note=data.note)
+        return await _detail(state, db, request, item)
 
     @get("/dashboard", operation_id="getActionDashboard", guards=[managers], responses=_ERRORS)
     async def dashboard(
@@ -352,28 +241,14 @@ class ActionController(Controller):
         service_id: FromQuery[UUID | None] = None, owner_id: FromQuery[UUID | None] = None,
         status: FromQuery[Status | None] = None, overdue: FromQuery[bool | None] = None,
     ) -> Response[str]:
-        me = _me(request)
-        items = await q.select_actions(db, visible_to=None if "manager" in me.roles else me.id,
+        items = await q.select_actions(db, visible_to=logic.visible_to(_me(request)),
                                        service_id=service_id, owner_id=owner_id, status=status, overdue=overdue)
         return Response(actions_csv(items), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": 'attachment; filename="action-items.csv"'})
 
 
-async def _apply(db: asyncpg.Connection, request: Request, item: ActionItem, changes: dict[str, Any]) -> None:
-    before = {"title": item.title, "description": item.description, "internal_notes": item.internal_notes,
-              "owner_id": item.owner.id, "due_on": item.due_on,
-              "expected_level": item.expected.level if item.expected else None,
-              "expected_key": item.expected.key if item.expected else None,
-              "expected_change": item.expected.change if item.expected else None}
-    diff = {k: [_jsonable(before[k]), _jsonable(v)] for k, v in changes.items() if before[k] != v}
-    if not diff:
-        return
-    await q.update_action(db, action_id=item.id, changes={k: changes[k] for k in diff})
-    await q.insert_activity(db, action_id=item.id, actor_id=_me(request).id, kind="edit", changes=diff)
-
-
 async def _detail(state: State, db: asyncpg.Connection, request: Request, item: ActionItem) -> ActionDetail:
-    can_edit = _can_edit(request, item)
+    can_edit = logic.can_edit(_me(request), item)
     return ActionDetail(
         item=item, activity=await q.select_activity(db, action_id=item.id),
         outcome=await logic.outcome(state, db, item),
@@ -405,10 +280,7 @@ async def public_actions(state: State, db: asyncpg.Connection) -> list[PublicAct
     out = []
     for item in await q.select_public_actions(db):
         result = await logic.outcome(state, db, item)
-        if item.target_level == "thread":
-            target = "a feedback thread"
-        else:
-            target = f"{item.target_level} {item.target_key}"
+        target = "a feedback thread" if item.target_level == "thread" else f"{item.target_level} {item.target_key}"
         out.append(PublicAction(
             id=item.id, title=item.title, description=item.description, service=item.service.name,
             status=item.status, target=target, expected_change=item.expected.change if item.expected else None,
@@ -453,8 +325,8 @@ class WaveExportController(Controller):
 
 
 async def _aggregates(request: Request, state: State, db: asyncpg.Connection, campaign_id: UUID) -> dict[str, Any]:
-    campaign = await _require_reader(db, request, campaign_id)
-    report = await _report(state, db, campaign)
+    campaign = await require_reader(db, _me(request), campaign_id)
+    report = await closed_wave_report(state, db, campaign)
     head = {"id": str(campaign.id), "title": campaign.title, "service": campaign.service.name,
             "status": campaign.status, "opens_on": campaign.opens_on.isoformat(),
             "closes_on": campaign.closes_on.isoformat()}
@@ -467,20 +339,20 @@ class ActionPageController(Controller):
 
     @get("/actions", operation_id="actionsPage")
     async def actions_page(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
-        if gate := _gate(request, "manager", "owner"):
-            return gate
+        if denied := gate(request, "manager", "owner"):
+            return denied
         charts = []
         if "manager" in _me(request).roles:
             for i, series in enumerate(await logic.score_series(state, db)):
                 charts.append({"series": series, "svg": score_trend_chart(series, prefix=f"trend{i}")})
-        return _page(request, "actions/dashboard", charts=charts)
+        return page(request, "actions/dashboard", charts=charts)
 
     @get("/actions/{action_id:uuid}", operation_id="actionPage")
     async def action_page(self, request: Request, action_id: FromPath[UUID]) -> PageResponse:
-        return _gate(request, "manager", "owner") or _page(request, "actions/item", action_id=str(action_id))
+        return gate(request, "manager", "owner") or page(request, "actions/item", action_id=str(action_id))
 
     @get("/you-said-we-did", operation_id="youSaidWeDidPage")
     async def public_page(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
-        if gate := _gate(request):
-            return gate
-        return _page(request, "actions/public", actions=await public_actions(state, db))
+        if denied := gate(request):
+            return denied
+        return page(request, "actions/public", actions=await public_actions(state, db))

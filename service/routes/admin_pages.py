@@ -12,8 +12,8 @@ import asyncpg
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
+from service.pages import PageResponse, gate, page
 from service.queries import accounts as accounts_q
-from service.routes.pages import PageResponse, _gate, _page
 
 
 class AdminPageController(Controller):
@@ -23,15 +23,15 @@ class AdminPageController(Controller):
 
     @get("/accounts", operation_id="adminAccountsPage")
     async def accounts(self, request: Request) -> PageResponse:
-        return _gate(request, "admin") or _page(request, "admin/accounts")
+        return gate(request, "admin") or page(request, "admin/accounts")
 
     @get("/groups", operation_id="adminGroupsPage")
     async def groups(self, request: Request) -> PageResponse:
-        return _gate(request, "admin") or _page(request, "admin/groups")
+        return gate(request, "admin") or page(request, "admin/groups")
 
     @get("/services", operation_id="adminServicesPage")
     async def services(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
-        if gate := _gate(request, "admin", "manager"):
-            return gate
+        if denied := gate(request, "admin", "manager"):
+            return denied
         owners = [a for a in await accounts_q.select_accounts(db) if a.active and "owner" in a.roles]
-        return _page(request, "admin/services", owner_candidates=owners)
+        return page(request, "admin/services", owner_candidates=owners)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -22,12 +23,12 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from crypto.tokens import TokenError, format_www_authenticate, parse_authorization, verify_token
 from instruments.errors import FieldError
 from service import threads as logic
 from service.errors import Problem, problem_spec
+from service.issuance import Issuer
 from service.queries import threads as q
-from service.queries.threads import Message, ThreadPeriod
+from service.queries.threads import Message
 
 Category = Literal["problem", "idea", "question", "praise"]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -78,21 +79,6 @@ class AuthorThread(msgspec.Struct, frozen=True):
     messages: list[Message]
 
 
-async def current_keys(state: State, db: asyncpg.Connection | asyncpg.Pool) -> ThreadPeriod:
-    """This month's key, made on first use on the request's own connection (``db``;
-    a handler without one passes the pool). A request that fails after making it rolls
-    it back, which is harmless: nothing it signed or published left the request."""
-    settings = state.settings
-    return await logic.period_keys(db, period=logic.period_of(logic.today()), issuer_name=settings.issuer_name,
-                                   kek=settings.key_encryption_key)
-
-
-def _unauthorized(keys: ThreadPeriod, detail: str) -> Problem:
-    # commit=True: the challenge names this month's key, which this request may have made.
-    return Problem(401, "token-invalid", detail, commit=True,
-                   headers={"WWW-Authenticate": format_www_authenticate(keys.challenge, keys.token_key)})
-
-
 async def _thread_by_secret(request: Request, state: State, db: asyncpg.Connection) -> UUID:
     """The thread the Authorization header's secret opens.
 
@@ -117,6 +103,8 @@ async def _thread_by_secret(request: Request, state: State, db: asyncpg.Connecti
 
 async def _author_view(db: asyncpg.Connection, thread_id: UUID) -> AuthorThread:
     thread = await q.select_thread(db, thread_id=thread_id)
+    if thread is None:  # the secret named it in this same transaction; threads are never deleted
+        raise Problem(404, "not-found", "No such thread")
     messages = await q.select_messages(db, thread_id=thread_id)
     # Staff names are shown (staff reply under their own name); their exact times are not needed here.
     shown = [msgspec.structs.replace(m, posted_at=None) for m in messages]
@@ -146,34 +134,26 @@ class AnonymousThreadController(Controller):
     async def open_thread(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[ThreadOpen]
     ) -> ThreadOpened:
-        current = await current_keys(state, db)
-        header = request.headers.get("authorization")
-        if not header:
-            raise _unauthorized(current, "Send a thread token: Authorization: PrivateToken token=…")
-        try:
-            token = parse_authorization(header)
-            keys = await q.select_period_by_key_id(db, token_key_id=token.token_key_id)
-            if keys is None or keys.period not in (current.period, logic.previous_period(current.period)):
-                raise TokenError("not a current thread key")
-            token = verify_token(token, logic.public_key(state, keys), keys.challenge, key_id=keys.token_key_id)
-        except TokenError:
-            # One answer for every way a token can be wrong: see service/routes/anonymous.py.
-            raise _unauthorized(current, "The thread token is not valid (it must be from this month's or last "
-                                         "month's thread key)") from None
+        current = await logic.current_keys(db, state.settings)
+        issuer: Issuer = state.issuer
+        # Accepted: this month's key or last month's. A refusal carries this month's challenge
+        # (and commits, since this request may have made that key).
+        token, key = await issuer.redeem(request.headers.get("authorization"), current,
+                                         partial(logic.redeemable_key, db, current=current.owner))
         phrase = logic.normalise_secret(data.secret)
         errors = []
         if phrase is None:
             errors.append(FieldError(field="secret", reason="must be twelve words of the thread word list"))
         if not await q.service_accepts_threads(db, service_id=data.service_id):
             errors.append(FieldError(field="service_id", reason="no such service"))
-        if errors:
+        if errors or phrase is None:
             raise Problem(422, "validation", "The thread cannot be opened; your token was not used", errors=errors)
         thread_id = uuid.uuid4()
         day = logic.today()
         try:
             async with db.transaction():
                 stored = await q.open_thread(
-                    db, period=keys.period, nonce=token.nonce, thread_id=thread_id, service_id=data.service_id,
+                    db, period=key.owner, nonce=token.nonce, thread_id=thread_id, service_id=data.service_id,
                     secret_hash=logic.secret_hash(state.settings.secret_key, phrase), category=data.category,
                     title=data.title, body=data.body, opened_on=day,
                 )

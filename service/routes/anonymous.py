@@ -20,10 +20,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from crypto.tokens import TokenError, format_www_authenticate, parse_authorization, verify_token
 from instruments import validate_answers
 from instruments.packing import PackedAnswers, pack_answers, unpack_answers
 from service.errors import Problem, problem_spec
+from service.issuance import Issuer
 from service.queries import campaigns as q
 from service.waves import RedemptionKeys, accepting, receipt_for, redemption_keys, today
 
@@ -42,16 +42,6 @@ class StoredAnswers(msgspec.Struct, frozen=True):
     response_id: UUID
     answers: dict[str, Any]
     verified: bool
-
-
-INVALID_TOKEN = "The token is not valid for this wave"
-
-
-def _unauthorized(keys: RedemptionKeys, detail: str) -> Problem:
-    return Problem(
-        401, "token-invalid", detail,
-        headers={"WWW-Authenticate": format_www_authenticate(keys.challenge, keys.token_key)},
-    )
 
 
 async def _keys(request: Request, db: asyncpg.Connection, campaign_id: UUID) -> RedemptionKeys:
@@ -89,17 +79,8 @@ class AnonymousController(Controller):
         keys = await redemption_keys(request.app.state, pool, campaign_id)
         if keys is None:
             raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
-        header = request.headers.get("authorization")
-        if not header:
-            raise _unauthorized(keys, "Send the wave's Privacy Pass token: Authorization: PrivateToken token=…")
-        try:
-            token = verify_token(parse_authorization(header), keys.public_key, keys.challenge, key_id=keys.token_key_id,
-                                 challenge_digest=keys.challenge_digest)
-        except TokenError:
-            # One answer for every way a token can be wrong (malformed, another key, bad
-            # signature): which check failed would tell a prober nothing useful, and a
-            # forged token carrying a spent nonce must look like any other forgery.
-            raise _unauthorized(keys, INVALID_TOKEN) from None
+        issuer: Issuer = request.app.state.issuer
+        token, _ = await issuer.redeem(request.headers.get("authorization"), keys.key)
         try:
             # Decoded here, not by a typed body parameter: answers are checked against the
             # wave's instrument (validate_answers), the one schema that matters.

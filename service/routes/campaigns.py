@@ -6,9 +6,8 @@ path where sessions do not exist.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -19,29 +18,25 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from crypto.tokens import TokenError, TokenRequest, issue_token_response
+from crypto.tokens import TOKEN_REQUEST, TOKEN_RESPONSE
 from instruments.errors import FieldError
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
+from service.issuance import WAVE, Issuer, TokenKey, generate_keys, publish_key, read_token_requests
 from service.queries import campaigns as q
 from service.queries import groups as groups_q
 from service.queries import instruments as instruments_q
 from service.queries import services as services_q
 from service.queries.accounts import Account
 from service.queries.campaigns import Campaign
-from service.reports import CHARTS, wave_report
+from service.reports import CHARTS, WaveReport, closed_wave_report, require_reader
 from service.waves import (
     accepting,
-    b64url,
     build_manifest,
     canonical_hash,
-    generate_wave_keys,
-    instrument_by_hash,
     today,
+    wave_key,
 )
-
-TOKEN_REQUEST = "application/private-token-request"
-TOKEN_RESPONSE = "application/private-token-response"
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -73,14 +68,6 @@ class CampaignUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     closes_on: date | None = None
     k_scores: KScores | None = None
     k_comments: KScores | None = None
-
-
-class TokenKey(msgspec.Struct, frozen=True, rename="kebab"):
-    token_type: int
-    token_key: str
-    token_key_id: str
-    issuer_name: str
-    challenge: str
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -209,7 +196,7 @@ class CampaignController(Controller):
         if clashes:
             # The snapshot just taken is rolled back with the request's transaction.
             raise _audience_clash(clashes[0], settings.audience_lookback_days)
-        keys = await generate_wave_keys(campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
+        keys = await generate_keys(WAVE, campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
         manifest = build_manifest(campaign, keys, size)
         await q.open_campaign(
             db, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
@@ -246,10 +233,7 @@ class CampaignController(Controller):
         keys = await q.select_keys(db, campaign_id=campaign_id)
         if keys is None:
             raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
-        return TokenKey(
-            token_type=2, token_key=b64url(keys.token_key), token_key_id=keys.token_key_id.hex(),
-            issuer_name=_issuer(keys.challenge), challenge=b64url(keys.challenge),
-        )
+        return publish_key(wave_key(keys))
 
     @post(
         "/{campaign_id:uuid}/token-requests",
@@ -274,27 +258,20 @@ class CampaignController(Controller):
             raise Problem(404, "not-found", f"No survey wave {campaign_id}")
         if reason := accepting(keys.status, keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
-        try:
-            token_request = TokenRequest.decode(await request.body())
-            if token_request.truncated_token_key_id != keys.token_key_id[-1]:
-                raise Problem(400, "bad-request", "The TokenRequest names another issuer key (truncated key id)")
-        except TokenError as exc:
-            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
+        key = wave_key(keys)
+        token_requests = read_token_requests(await request.body(), key)
+        # Recorded first, in the request's transaction: a failed signing rolls it back.
         if not await q.record_issuance(db, campaign_id=campaign_id, account_id=me.id):
             raise Problem(409, "token-issued", "You already received your token for this wave")
-        signing_key = state.signing_keys.get(keys)
-        try:
-            body = await asyncio.to_thread(issue_token_response, signing_key, keys.token_key_id, token_request)
-        except TokenError as exc:
-            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        return Response(body, media_type=TOKEN_RESPONSE)
+        issuer: Issuer = state.issuer
+        return Response(await issuer.issue(key, token_requests), media_type=TOKEN_RESPONSE)
 
     @get("/{campaign_id:uuid}/progress", operation_id="getCampaignProgress", guards=[requires_login],
          responses={**_ERRORS, **_NOT_FOUND})
     async def progress(
         self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
     ) -> Progress:
-        campaign = await _require_reader(db, request, campaign_id)
+        campaign = await require_reader(db, request.scope["user"], campaign_id)
         issued, responses = await q.count_progress(db, campaign_id=campaign_id)
         k = campaign.k_scores
         return Progress(tokens_issued=_floor_to(issued, k), responses=_floor_to(responses, k), k=k,
@@ -312,9 +289,9 @@ class ReportController(Controller):
     @get("/report", operation_id="getCampaignReport", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
     async def report(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
-    ) -> dict[str, Any]:
-        campaign = await _require_reader(db, request, campaign_id)
-        return await _report(state, db, campaign)
+    ) -> WaveReport:
+        campaign = await require_reader(db, request.scope["user"], campaign_id)
+        return await closed_wave_report(state, db, campaign)
 
     @get("/charts/{chart:str}", operation_id="getCampaignChart", media_type="image/svg+xml",
          responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
@@ -322,33 +299,11 @@ class ReportController(Controller):
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
         chart: FromPath[str],
     ) -> Response[str]:
-        campaign = await _require_reader(db, request, campaign_id)
+        campaign = await require_reader(db, request.scope["user"], campaign_id)
         if chart not in CHARTS:
             raise Problem(404, "not-found", f"No chart {chart!r}; there are {', '.join(CHARTS)}")
-        svg = CHARTS[chart](await _report(state, db, campaign))
+        svg = CHARTS[chart](await closed_wave_report(state, db, campaign))
         return Response(svg, media_type="image/svg+xml")
-
-
-async def _report(state: State, db: asyncpg.Connection, campaign: Campaign) -> dict[str, Any]:
-    """The report of a closed wave; 409 before it closes. Every result derived from a
-    wave's responses (report, charts, exports, candidates) comes through here: two reads
-    of an open wave a response apart would give away that response."""
-    if campaign.status != "closed":
-        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
-    instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
-    return await wave_report(state, db, campaign_id=campaign.id, instrument=instrument,
-                             k_scores=campaign.k_scores, k_comments=campaign.k_comments)
-
-
-async def _require_reader(db: asyncpg.Connection, request: Request, campaign_id: UUID) -> Campaign:
-    """Managers, or owners of the wave's service: who may see results."""
-    me: Account = request.scope["user"]
-    campaign = await _visible(db, request, campaign_id)
-    if "manager" in me.roles:
-        return campaign
-    if "owner" in me.roles and await q.is_service_owner(db, campaign_id=campaign_id, account_id=me.id):
-        return campaign
-    raise Problem(403, "forbidden", "Results are for managers and the owners of the wave's service")
 
 
 def _floor_to(count: int, k: int) -> int | None:
@@ -363,9 +318,3 @@ def _audience_clash(clash: q.AudienceClash, lookback_days: int) -> Problem:
                    f"The audience {reason}. Choose an audience that differs by none or by at least {clash.k} people, "
                    f"or wait until {lookback_days} days after that wave opened.",
                    errors=[FieldError(field="audience_group_id", reason=reason)])
-
-
-def _issuer(challenge: bytes) -> str:
-    from crypto.tokens import TokenChallenge
-
-    return TokenChallenge.decode(challenge).issuer_name

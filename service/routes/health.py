@@ -12,6 +12,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from service.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, Problem, problem_spec
+from service.queries import health as q
 
 READY_TIMEOUT_SECONDS = 1.0
 
@@ -36,7 +37,7 @@ class HealthController(Controller):
     async def readyz(self, state: State) -> Health:
         try:
             async with state.pool.acquire(timeout=READY_TIMEOUT_SECONDS) as conn:
-                await conn.fetchval("select 1", timeout=READY_TIMEOUT_SECONDS)
+                await q.select_one(conn, timeout=READY_TIMEOUT_SECONDS)
         except DATABASE_UNAVAILABLE:
             raise Problem(503, "unavailable", "The database is unreachable or every connection is busy",
                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None

@@ -91,15 +91,3 @@ class InstrumentController(Controller):
                           errors=[FieldError(field="version", reason="already used for different content")])
         return Response(summary, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-
-async def sync_builtin_instruments(conn: asyncpg.Connection) -> None:
-    """Store every built-in version; a built-in edited without a new version stops start-up."""
-    from instruments import list_builtin
-
-    for instrument in list_builtin():
-        summary, _ = await q.insert_instrument(conn, instrument=instrument, builtin=True, uploaded_by=None)
-        if summary is None:
-            raise RuntimeError(
-                f"built-in instrument {instrument.id} version {instrument.version} changed without a new "
-                "version number; instrument versions are immutable once stored"
-            )

@@ -26,6 +26,7 @@ from service.auth import (
     token_hash,
 )
 from service.origin import same_origin
+from service.pages import PageResponse, gate, page
 from service.queries import accounts as accounts_q
 from service.queries import audit as audit_q
 from service.queries import groups as groups_q
@@ -33,29 +34,6 @@ from service.queries import services as services_q
 
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 WAVE_ROLES = ("manager", "owner", "admin")
-PageResponse = Template | Redirect
-
-
-def _page(request: Request, name: str, *, status: int = 200, **context: Any) -> Template:
-    user = request.scope.get("user")
-    auth = request.scope.get("auth")
-    roles = set(user.roles) if user else set()
-    return Template(
-        template_name=f"{name}.html",
-        context={"user": user, "roles": roles, "csrf": auth.csrf_token if auth else "", "page": name, **context},
-        status_code=status,
-        headers={"cache-control": "no-store"},
-    )
-
-
-def _gate(request: Request, *roles: str) -> PageResponse | None:
-    """``None`` when the visitor may see the page; else the redirect or the 403 page."""
-    user = request.scope.get("user")
-    if user is None:
-        return Redirect("/login", status_code=303)
-    if roles and set(roles).isdisjoint(user.roles):
-        return _page(request, "forbidden", status=403, needed=sorted(roles))
-    return None
 
 
 def _same_origin(request: Request) -> bool:
@@ -70,8 +48,8 @@ class PageController(Controller):
 
     @get("/", operation_id="homePage")
     async def home(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
-        if gate := _gate(request):
-            return gate
+        if denied := gate(request):
+            return denied
         user = request.scope["user"]
         context: dict[str, Any] = {}
         if "owner" in user.roles:
@@ -83,13 +61,13 @@ class PageController(Controller):
                 "groups": len(await groups_q.select_groups(db)),
                 "services": len(await services_q.select_services(db, include_archived=True)),
             }
-        return _page(request, "home", **context)
+        return page(request, "home", **context)
 
     @get("/login", operation_id="loginPage")
     async def login_page(self, request: Request) -> PageResponse:
         if request.scope.get("user") is not None:
             return Redirect("/", status_code=303)
-        return _page(request, "login", email="", error=None)
+        return page(request, "login", email="", error=None)
 
     @post("/login", operation_id="loginForm", opt={"csrf_exempt": True, "accept": FORM})
     async def login_form(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
@@ -97,17 +75,17 @@ class PageController(Controller):
         email = str(form.get("email", "")).strip()[:254]
         password = str(form.get("password", ""))[:1024]
         if not _same_origin(request):
-            return _page(request, "login", status=403, email=email, error="origin")
+            return page(request, "login", status=403, email=email, error="origin")
         if len(email) < 3 or not password:
-            return _page(request, "login", status=400, email=email, error="missing")
+            return page(request, "login", status=400, email=email, error="missing")
         result = await sign_in(request, state, db, email=email, password=password)
         if result.token is None:
             error = "throttled" if result.status == 429 else "wrong"
-            page = _page(request, "login", status=result.status, email=email, error=error,
-                         retry_minutes=max(1, -(-result.retry_after // 60)))
+            answer = page(request, "login", status=result.status, email=email, error=error,
+                          retry_minutes=max(1, -(-result.retry_after // 60)))
             if result.status == 429:
-                page.headers["retry-after"] = str(result.retry_after)
-            return page
+                answer.headers["retry-after"] = str(result.retry_after)
+            return answer
         # The home page's module fetches this member's tokens right away (issuance is not tied to answering).
         return Redirect("/", status_code=303, cookies=[session_cookie(state.settings, request, result.token)])
 
@@ -120,31 +98,31 @@ class PageController(Controller):
             form = await request.form()
             sent = request.headers.get(CSRF_HEADER) or str(form.get("_csrf", ""))
             if not hmac.compare_digest(sent.encode(), auth.csrf_token.encode()):
-                return _page(request, "forbidden", status=403, needed=[], csrf_failed=True)
+                return page(request, "forbidden", status=403, needed=[], csrf_failed=True)
             await accounts_q.delete_session(db, token_hash=token_hash(request.cookies[SESSION_COOKIE]))
         return Redirect("/login", status_code=303, cookies=[session_cookie(state.settings, request, None)])
 
     @get("/privacy", operation_id="privacyPage")
     async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:
-        return _page(request, "privacy", audit=await audit_q.select_audit_result(db))
+        return page(request, "privacy", audit=await audit_q.select_audit_result(db))
 
     @get("/receipts", operation_id="receiptsPage")
     async def receipts(self, request: Request) -> Template:
         # Public: a receipt is checked anonymously, from any browser.
-        return _page(request, "receipts")
+        return page(request, "receipts")
 
     @get("/surveys", operation_id="surveysPage")
     async def surveys(self, request: Request) -> PageResponse:
-        return _gate(request, "member") or _page(request, "surveys")
+        return gate(request, "member") or page(request, "surveys")
 
     @get("/surveys/{campaign_id:uuid}", operation_id="surveyPage")
     async def survey(self, request: Request, campaign_id: FromPath[UUID]) -> PageResponse:
-        return _gate(request, "member") or _page(request, "survey", campaign_id=str(campaign_id))
+        return gate(request, "member") or page(request, "survey", campaign_id=str(campaign_id))
 
     @get("/waves", operation_id="wavesPage")
     async def waves(self, request: Request) -> PageResponse:
-        return _gate(request, *WAVE_ROLES) or _page(request, "waves")
+        return gate(request, *WAVE_ROLES) or page(request, "waves")
 
     @get("/waves/{campaign_id:uuid}", operation_id="wavePage")
     async def wave(self, request: Request, campaign_id: FromPath[UUID]) -> PageResponse:
-        return _gate(request, *WAVE_ROLES) or _page(request, "wave", campaign_id=str(campaign_id))
+        return gate(request, *WAVE_ROLES) or page(request, "wave", campaign_id=str(campaign_id))

@@ -9,7 +9,6 @@ action is recorded in ``thread_audit`` with the account and the time.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
@@ -23,20 +22,18 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from crypto.tokens import TokenError, TokenRequest, issue_token_response
+from crypto.tokens import TOKEN_REQUEST, TOKEN_RESPONSE
+from instruments.errors import FieldError
 from service import threads as logic
 from service.auth import requires_login, requires_roles
-from instruments.errors import FieldError
 from service.errors import Problem, problem_spec
+from service.issuance import Issuer, TokenKey, publish_key, read_token_requests
 from service.origin import absolute_url
+from service.pages import PageResponse, gate, page
 from service.queries import services as services_q
 from service.queries import threads as q
 from service.queries.accounts import Account
 from service.queries.threads import AuditEntry, Delivery, Message, Metrics, ThreadSummary
-from service.routes.anon_threads import current_keys
-from service.routes.campaigns import TOKEN_REQUEST, TOKEN_RESPONSE
-from service.routes.pages import PageResponse, _gate, _page
-from service.waves import b64url
 
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
@@ -45,15 +42,9 @@ staff = requires_roles("owner", "moderator")
 owners = requires_roles("owner")
 moderators = requires_roles("moderator")
 members = requires_roles("member")
-TOKEN_REQUEST_LEN = 2 + 1 + 256  # RFC 9578 §6.1, type 2
 
 
-class ThreadTokenKey(msgspec.Struct, frozen=True, rename="kebab"):
-    token_type: int
-    token_key: str
-    token_key_id: str
-    issuer_name: str
-    challenge: str
+class ThreadTokenKey(TokenKey, frozen=True, rename="kebab"):
     period: str
 
 
@@ -118,14 +109,14 @@ async def _staff_thread(db: asyncpg.Connection, request: Request, thread_id: UUI
     me: Account = request.scope["user"]
     thread = await (q.lock_thread if lock else q.select_thread)(db, thread_id=thread_id)
     if thread is not None and ("moderator" in me.roles
-                               or await q.owns_service(db, service_id=thread.service.id, account_id=me.id)):
+                               or await services_q.owns_service(db, service_id=thread.service.id, account_id=me.id)):
         return thread
     raise Problem(404, "not-found", f"No thread {thread_id} among your services")
 
 
 async def _require_owner(request: Request, db: asyncpg.Connection, thread: ThreadSummary) -> None:
     me: Account = request.scope["user"]
-    if not await q.owns_service(db, service_id=thread.service.id, account_id=me.id):
+    if not await services_q.owns_service(db, service_id=thread.service.id, account_id=me.id):
         raise Problem(403, "forbidden", "Only the owners of the thread's service can do this")
 
 
@@ -157,22 +148,16 @@ class ThreadController(Controller):
 
     @get("/token-key", operation_id="getThreadTokenKey")
     async def token_key(self, state: State) -> ThreadTokenKey:
-        keys = await current_keys(state, state.pool)
-        from crypto.tokens import TokenChallenge
-
-        return ThreadTokenKey(
-            token_type=2, token_key=b64url(keys.token_key), token_key_id=keys.token_key_id.hex(),
-            issuer_name=TokenChallenge.decode(keys.challenge).issuer_name, challenge=b64url(keys.challenge),
-            period=keys.period.isoformat()[:7],
-        )
+        key = await logic.current_keys(state.pool, state.settings)
+        return ThreadTokenKey(**msgspec.structs.asdict(publish_key(key)), period=key.owner.isoformat()[:7])
 
     @get("/allowance", operation_id="getThreadAllowance", guards=[members], responses=_ERRORS)
     async def allowance(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Allowance:
-        keys = await current_keys(state, db)
-        issued = await q.select_issued(db, period=keys.period, account_id=request.scope["user"].id)
+        key = await logic.current_keys(db, state.settings)
+        issued = await q.select_issued(db, period=key.owner, account_id=request.scope["user"].id)
         per_month = state.settings.thread_tokens_per_month
-        return Allowance(period=keys.period.isoformat()[:7], per_month=per_month, issued=issued,
-                         remaining=max(0, per_month - issued), token_key_id=keys.token_key_id.hex())
+        return Allowance(period=key.owner.isoformat()[:7], per_month=per_month, issued=issued,
+                         remaining=max(0, per_month - issued), token_key_id=key.token_key_id.hex())
 
     @post("/token-requests", operation_id="requestThreadTokens", guards=[members], opt={"accept": (TOKEN_REQUEST,)},
           status_code=HTTP_200_OK, responses={
@@ -182,29 +167,16 @@ class ThreadController(Controller):
         """One RFC 9578 TokenRequest, or several concatenated (the rest of the month's
         allowance at once, so a page left half-way loses nothing): as many TokenResponses
         back, concatenated in the same order."""
-        keys = await current_keys(state, db)
-        body = await request.body()
-        if not body or len(body) % TOKEN_REQUEST_LEN:
-            raise Problem(400, "bad-request", f"Send one or more {TOKEN_REQUEST_LEN}-byte TokenRequests")
-        try:
-            token_requests = [TokenRequest.decode(body[i:i + TOKEN_REQUEST_LEN])
-                              for i in range(0, len(body), TOKEN_REQUEST_LEN)]
-        except TokenError as exc:
-            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        if any(r.truncated_token_key_id != keys.token_key_id[-1] for r in token_requests):
-            raise Problem(400, "bad-request", "A TokenRequest names another key than this month's thread key")
+        key = await logic.current_keys(db, state.settings)
+        token_requests = read_token_requests(await request.body(), key)
         limit = state.settings.thread_tokens_per_month
         me = request.scope["user"].id
-        if await q.record_issuance(db, period=keys.period, account_id=me, count=len(token_requests), limit=limit) is None:
-            left = limit - await q.select_issued(db, period=keys.period, account_id=me)
+        # Counted first, in the request's transaction: all or nothing, a failed signing rolls it back.
+        if await q.record_issuance(db, period=key.owner, account_id=me, count=len(token_requests), limit=limit) is None:
+            left = limit - await q.select_issued(db, period=key.owner, account_id=me)
             raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {left} left")
-        signing_key = logic.signing_key(state, keys)
-        try:
-            signed = await asyncio.to_thread(
-                lambda: b"".join(issue_token_response(signing_key, keys.token_key_id, r) for r in token_requests))
-        except TokenError as exc:
-            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        return Response(signed, media_type=TOKEN_RESPONSE)
+        issuer: Issuer = state.issuer
+        return Response(await issuer.issue(key, token_requests), media_type=TOKEN_RESPONSE)
 
     # Inbox and threads -------------------------------------------------------------------------
 
@@ -347,7 +319,7 @@ async def _service_staff(request: Request, db: asyncpg.Connection, service_id: U
         if await services_q.select_service(db, service_id=service_id) is None:
             raise Problem(404, "not-found", f"No service {service_id}")
         return
-    if not await q.owns_service(db, service_id=service_id, account_id=me.id):
+    if not await services_q.owns_service(db, service_id=service_id, account_id=me.id):
         raise Problem(403, "forbidden", "Only the owners of this service can do this")
 
 
@@ -402,29 +374,29 @@ class ThreadPageController(Controller):
 
     @get("/threads/new", operation_id="newThreadPage")
     async def new_thread(self, request: Request) -> PageResponse:
-        return _gate(request, "member") or _page(request, "threads/new")
+        return gate(request, "member") or page(request, "threads/new")
 
     @get("/threads/follow", operation_id="followThreadPage")
     async def follow(self, request: Request) -> Template:
         # Public: an author follows a thread with its secret from any browser, signed in or not.
-        return _page(request, "threads/follow")
+        return page(request, "threads/follow")
 
     @get("/threads/policy", operation_id="threadPolicyPage")
     async def policy(self, request: Request) -> Template:
-        return _page(request, "threads/policy")
+        return page(request, "threads/policy")
 
     @get("/board", operation_id="boardPage")
     async def board(self, request: Request) -> PageResponse:
-        return _gate(request) or _page(request, "threads/board")
+        return gate(request) or page(request, "threads/board")
 
     @get("/threads/inbox", operation_id="inboxPage")
     async def inbox(self, request: Request) -> PageResponse:
-        return _gate(request, "owner", "moderator") or _page(request, "threads/inbox")
+        return gate(request, "owner", "moderator") or page(request, "threads/inbox")
 
     @get("/threads/staff/{thread_id:uuid}", operation_id="staffThreadPage")
     async def staff_thread(self, request: Request, thread_id: FromPath[UUID]) -> PageResponse:
-        return _gate(request, "owner", "moderator") or _page(request, "threads/staff", thread_id=str(thread_id))
+        return gate(request, "owner", "moderator") or page(request, "threads/staff", thread_id=str(thread_id))
 
     @get("/moderation", operation_id="moderationPage")
     async def moderation(self, request: Request) -> PageResponse:
-        return _gate(request, "moderator") or _page(request, "threads/moderation")
+        return gate(request, "moderator") or page(request, "threads/moderation")

@@ -20,7 +20,7 @@ import httpx
 from service.app import create_app
 from service.client import fetch_thread_key, open_thread, redeem, request_thread_token, thread_call
 from service.threads import new_secret
-from tests.integration.waves import MEMBERS, answers_for, create_wave, make_service, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, make_service, token_for
 from tests.support import PASSWORD, login, role_email
 
 TIMEOUT = httpx.Timeout(120.0)
@@ -147,8 +147,9 @@ async def test_password_checks_are_bounded(settings, db, monkeypatch):
     monkeypatch.setattr(service.passwords, "_verify", held_verify)
     app = create_app(replace(settings, password_hash_concurrency=1))
     # In the test's own event loop (the test client would run each request to its end).
-    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                 base_url="http://127.0.0.1:8000") as client:
+    # Litestar is an ASGI app; httpx declares a narrower callable type.
+    transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         first = asyncio.ensure_future(client.post("/api/auth/login", json={"email": "a@x.example", "password": "p"}))
         try:
             assert await asyncio.to_thread(entered.wait, 30)  # the first request holds the only slot

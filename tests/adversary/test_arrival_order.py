@@ -28,11 +28,11 @@ import pytest
 
 from crypto.tokens import Token
 from service.client import fetch_thread_key, fetch_token_key, open_thread, redeem, request_thread_tokens, request_token
-from service.queries import arrivals
 from service.db import create_pool
+from service.queries import arrivals
 from service.scrub import scrub_group, scrub_pass
 from service.threads import new_secret
-from tests.integration.waves import answers_for, make_service
+from tests.integration.wave_helpers import answers_for, make_service
 from tests.support import PASSWORD, login, role_email
 
 N = 40

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from tests.integration.waves import make_service
+from tests.integration.wave_helpers import make_service
 from tests.support import login, role_email
 
 

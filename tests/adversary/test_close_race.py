@@ -17,7 +17,7 @@ import httpx
 
 from service.client import redeem
 from service.queries import campaigns as q
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import role_email
 
 

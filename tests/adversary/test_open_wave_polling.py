@@ -16,7 +16,7 @@ import uuid
 import httpx
 
 from service.client import redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import login, role_email
 
 CHARTS = ("dimension-gaps", "item-gaps", "importance-performance")

@@ -7,7 +7,7 @@ is crossed, and then by k.
 from __future__ import annotations
 
 from service.client import redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import login, role_email
 
 K = 3

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from service.client import fetch_token_key, redeem, request_token
-from tests.integration.waves import answers_for, create_wave
+from tests.integration.wave_helpers import answers_for, create_wave
 from tests.support import login
 
 ANONYMOUS_AND_ISSUANCE = ("responses", "spent_tokens", "token_issuances", "threads", "thread_messages",

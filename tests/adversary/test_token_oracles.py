@@ -18,7 +18,7 @@ import httpx
 
 from crypto.tokens import Token, format_authorization
 from service.client import StoredToken, redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import role_email
 
 
@@ -98,7 +98,7 @@ async def test_invalid_answers_do_not_reveal_whether_a_token_was_spent(client, d
 async def test_every_invalid_thread_token_gets_the_same_answer(client, db):
     from service.client import open_thread
     from service.threads import new_secret
-    from tests.integration.threads import thread_token
+    from tests.integration.thread_helpers import thread_token
 
     service_id = str(await db.fetchval("insert into services (name) values ('Print') returning id"))
     genuine = await thread_token(client, "member")

@@ -1,9 +1,16 @@
 """A real server on a free port, and headless Chromium to drive it.
 
 The app runs under uvicorn in a thread, configured as ``candor serve`` configures it,
-on the test's own fresh database (``live_server`` in tests/conftest.py). Every browser context records each request URL and
-every console message, so tests can assert that nothing left the origin and that the
+on the test's own fresh database (``live_server`` in tests/conftest.py), so each test
+starts its own server. Chromium is started once per run: each test gets fresh browser
+contexts (cookies, storage and IndexedDB of their own), and every context a test opened
+is closed when it ends. Every browser context records each request URL and every
+console message, so tests can assert that nothing left the origin and that the
 Content Security Policy refused nothing.
+
+Playwright's objects belong to the event loop that started them, so the browser tests
+run in pytest-asyncio's session loop (marked below), and so do the async fixtures they
+use: a fixture written for them takes ``loop_scope="session"``.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import pytest
+import pytest_asyncio
 
 from tests.support import PASSWORD, role_email
 
@@ -20,17 +29,43 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+HERE = Path(__file__).parent
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[object]:
-    # Per test: Playwright's event loop must be the test's own (pytest-asyncio runs one per test).
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # This hook sees every collected test, not only this folder's.
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(session_loop, append=False)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[object]:
+    """One Playwright driver and one Chromium for the whole run."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium) -> AsyncIterator[object]:
+    """The shared Chromium; whatever contexts the test opened (a failed test leaves
+    some open) are closed when it ends, so nothing carries over to the next test."""
+    yield chromium
+    for context in list(chromium.contexts):
+        await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(database_url) -> AsyncIterator[asyncpg.Connection]:
+    """tests/conftest.py's ``db``, in the browser tests' event loop."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
 
 
 @dataclass
@@ -77,14 +112,14 @@ async def new_page(context):
     return page
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def context(browser, live_server):
     context = await new_context(browser, live_server, viewport={"width": 1100, "height": 900})
     yield context
     await context.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(context):
     return await new_page(context)
 

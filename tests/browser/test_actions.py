@@ -7,14 +7,15 @@ from __future__ import annotations
 import re
 
 import pytest
+import pytest_asyncio
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.integration.test_actions import BAD, GOOD, as_role, candidate_item, closed_wave, servqual_answers
+from tests.integration.test_actions import BAD, GOOD, candidate_item, closed_wave, servqual_answers
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # the browser tests' loop (tests/browser/conftest.py)
 async def client(live_server):
     """An API client on the live server, to arrange waves and items as the tests' helpers do."""
     import httpx

@@ -19,8 +19,9 @@ from service.demo import open_wave, store_synthetic_responses, synthetic_answers
 from service.queries.campaigns import close_campaign
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
 from tests.conftest import TEST_SETTINGS
-from tests.integration.threads import Receiver
-from tests.integration.waves import make_audience, make_service as insert_service
+from tests.integration.thread_helpers import Receiver
+from tests.integration.wave_helpers import make_audience
+from tests.integration.wave_helpers import make_service as insert_service
 from tests.support import role_email
 
 pytestmark = pytest.mark.browser
@@ -346,7 +347,8 @@ async def test_wave_report_links_its_exports(page, db):
         created_by=manager,
     )
     await store_synthetic_responses(db, wave, pulse, synthetic_answers(pulse, 12))
-    await close_campaign(db, campaign_id=wave)
+    async with db.transaction():  # closing fences submissions with a lock held until commit
+        await close_campaign(db, campaign_id=wave)
     await sign_in(page, "manager")
     await page.goto(f"/waves/{wave}")
     exports = page.locator("#report-exports")

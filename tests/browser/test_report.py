@@ -13,7 +13,7 @@ from service.demo import open_wave, store_synthetic_responses, synthetic_answers
 from service.queries.campaigns import close_campaign
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import TEST_SETTINGS
-from tests.integration.waves import make_audience, make_service
+from tests.integration.wave_helpers import make_audience, make_service
 from tests.support import role_email
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,8 @@ async def test_manager_reads_the_report_with_charts(page, db):
         closes_on=today - timedelta(days=1), k_scores=5, k_comments=10, created_by=manager,
     )
     await store_synthetic_responses(db, wave, servqual, synthetic_answers(servqual, 40))
-    await close_campaign(db, campaign_id=wave)
+    async with db.transaction():  # closing fences submissions with a lock held until commit
+        await close_campaign(db, campaign_id=wave)
 
     await sign_in(page, "manager")
     await page.goto(f"/waves/{wave}")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.integration.waves import create_wave
+from tests.integration.wave_helpers import create_wave
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.browser.conftest import new_context, new_page, screenshot, sign_in
-from tests.integration.waves import make_service
+from tests.integration.wave_helpers import make_service
 
 pytestmark = pytest.mark.browser
 
@@ -183,7 +183,7 @@ async def test_owner_sends_a_thread_to_the_service_desk_and_makes_an_action_item
     """The webhook goes to a receiver on 127.0.0.1 only; the app's own worker delivers it."""
     from playwright.async_api import expect
 
-    from tests.integration.test_threads import Receiver
+    from tests.integration.thread_helpers import Receiver
 
     await make_service(db)
     member_ctx = await new_context(browser, live_server)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.integration.waves import make_audience, make_service
+from tests.integration.wave_helpers import make_audience, make_service
 
 pytestmark = pytest.mark.browser
 

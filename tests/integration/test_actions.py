@@ -14,7 +14,7 @@ import pytest
 from instruments import load_builtin
 from instruments.packing import pack_answers
 from service.waves import receipt_for
-from tests.integration.waves import answers_for, create_wave
+from tests.integration.wave_helpers import answers_for, create_wave
 from tests.support import login, role_email
 
 SERVQUAL = load_builtin("servqual")

@@ -7,32 +7,33 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.matrices import matrices_from_answers
-from analysis.report import build_change_report
+from analysis.change import build_change_report
+from analysis.matrices import AnswerMatrices, matrices_from_answers
+from analysis.report_types import ChangeRow, SuppressedRow
 from instruments import load_builtin
 from service.actions import IMPROVED, NO_CHANGE, TOO_FEW, WORSENED, expected_met, verdict
 
 PULSE = load_builtin("pulse")  # perception-only: the score is the perception itself
 
 
-def _wave(perceptions: list[int]) -> object:
+def _wave(perceptions: list[int]) -> AnswerMatrices:
     answers = [{"items": {i.key: {"perception": p} for i in PULSE.items}} for p in perceptions]
     return matrices_from_answers(PULSE, answers)
 
 
-def _change(before: list[int], after: list[int]) -> dict:
+def _change(before: list[int], after: list[int]) -> ChangeRow | SuppressedRow:
     report = build_change_report(PULSE, _wave(before), _wave(after), k_scores=5)
-    return report["items"][0]
+    return report.items[0]
 
 
 def test_known_upward_shift_is_improved():
     before = [2, 3, 3, 4, 2, 3, 4, 3]
     after = [p + 2 for p in before]  # exactly +2 for everyone
     change = _change(before, after)
-    assert change["difference"] == pytest.approx(2.0)
+    assert isinstance(change, ChangeRow) and change.difference == pytest.approx(2.0)
     # Reference: scipy's Welch test on the same samples.
     ref = stats.ttest_ind(after, before, equal_var=False)
-    assert change["t_p"] == pytest.approx(ref.pvalue)
+    assert change.t_p == pytest.approx(ref.pvalue)
     assert verdict(change) == IMPROVED
     assert expected_met(change, 0.5) is True and expected_met(change, 5.0) is False
 
@@ -46,14 +47,16 @@ def test_positive_point_estimate_inside_a_wide_interval_is_no_detectable_change(
     before = [1, 7, 2, 6, 1, 7, 3, 5]
     after = [2, 7, 2, 7, 1, 7, 3, 6]  # mean up by 0.5, but the spread is huge
     change = _change(before, after)
-    assert change["difference"] > 0 and change["ci_low"] < 0 < change["ci_high"]
+    assert isinstance(change, ChangeRow) and change.difference is not None
+    assert change.ci_low is not None and change.ci_high is not None
+    assert change.difference > 0 and change.ci_low < 0 < change.ci_high
     assert verdict(change) == NO_CHANGE
     assert expected_met(change, 0.5) is None
 
 
 def test_fewer_than_k_in_either_wave_is_not_enough_responses():
     change = _change([2, 3, 3, 4, 2, 3, 4, 3], [6, 7, 6, 7])
-    assert change.get("suppressed") is True
+    assert isinstance(change, SuppressedRow) and change.suppressed is True
     assert verdict(change) == TOO_FEW and expected_met(change, 0.5) is None
 
 

@@ -30,7 +30,7 @@ async def test_each_role_gets_the_page_or_the_403_page(client, role):
         response = await client.get(path)
         if role in roles:
             assert response.status_code == 200, path
-            assert f'<script type="module" src="/static/js/admin-{path.rsplit("/", 1)[1]}.js">' in response.text
+            assert f'<script type="module" src="/static/js/pages/admin-{path.rsplit("/", 1)[1]}.js">' in response.text
         else:
             assert response.status_code == 403, path
             assert "This page is not for your account" in response.text
@@ -53,7 +53,7 @@ async def test_pages_have_no_inline_code_and_ship_little_javascript(client, role
         modules = set()
         for src in _scripts(html):
             modules |= _module_graph(src)
-        assert any(p.name == "admin-forms.js" for p in modules)
+        assert any(p.name == "forms.js" for p in modules)
         assert sum(p.stat().st_size for p in modules) < 100 * 1024
 
 
@@ -63,7 +63,9 @@ async def test_services_page_offers_only_active_owners(client, db):
         "values ('gone@test.example', 'Gone Owner', 'x', '{owner}', false)")
     await login(client, "manager")
     html = (await client.get("/admin/services")).text
-    choices = re.search(r'<ul id="owner-candidates" hidden>(.*?)</ul>', html, re.S).group(1)
+    found = re.search(r'<ul id="owner-candidates" hidden>(.*?)</ul>', html, re.S)
+    assert found, html
+    choices = found.group(1)
     assert f'data-email="{role_email("owner")}"' in choices
     assert "Gone Owner" not in choices, "a deactivated owner cannot be chosen"
     assert role_email("member") not in choices and role_email("manager") not in choices
@@ -91,7 +93,9 @@ async def test_nav_and_home_link_the_pages_a_role_may_open(client, role):
 async def test_services_panel_offers_the_webhook_to_admins_only(client, role):
     await login(client, role)
     html = (await client.get("/admin/services")).text
-    panel = re.search(r'<section id="edit-service"[^>]*>', html).group(0)
+    found = re.search(r'<section id="edit-service"[^>]*>', html)
+    assert found, html
+    panel = found.group(0)
     assert ("data-webhooks" in panel) == (role == "admin"), "managers see thread figures but not the webhook"
 
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from service.app import create_app
-from tests.integration.waves import create_wave
+from tests.integration.wave_helpers import create_wave
 from tests.support import PASSWORD, ROLES, login, role_email
 
 POLICY_FILE = Path(__file__).with_name("authorization_policy.toml")

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import httpx
 
 from service.cli import main
-from tests.integration.waves import answers_for, make_audience, make_service
+from tests.integration.wave_helpers import answers_for, make_audience, make_service
 from tests.support import PASSWORD, role_email
 
 

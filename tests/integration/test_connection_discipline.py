@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.client import fetch_thread_key, open_thread, redeem, request_thread_tokens, thread_call
 from service.threads import new_secret
-from tests.integration.waves import answers_for, create_wave, make_service, token_for
+from tests.integration.wave_helpers import answers_for, create_wave, make_service, token_for
 from tests.support import PASSWORD, login, role_email
 
 
@@ -77,9 +77,8 @@ async def tracked(settings, monkeypatch) -> AsyncIterator[tuple[AsyncTestClient,
         return _TrackedAcquire(original(self, timeout=timeout), tracker)
 
     monkeypatch.setattr(asyncpg.pool.Pool, "acquire", acquire)
-    app = create_app(replace(settings, thread_secret_failures_per_minute=3))
-    app.state.webhook_worker_enabled = False
-    app.state.wave_closer_enabled = False
+    app = create_app(replace(settings, thread_secret_failures_per_minute=3,
+                             disabled_jobs=frozenset({"webhook_worker", "wave_closer"})))
     inner = app.asgi_handler
 
     async def per_request(scope, receive, send):
@@ -140,7 +139,7 @@ async def test_the_tracker_sees_a_nested_acquire(tracked):
     """The instrument itself: a request that nests two acquires is reported."""
     client, tracker = tracked
     app = client.app
-    pool = None
+    pool = app.state.pool
 
     async def nested(scope, receive, send):
         holds = _current.get()
@@ -151,7 +150,6 @@ async def test_the_tracker_sees_a_nested_acquire(tracked):
         await send({"type": "http.response.body", "body": b""})
 
     inner = app.asgi_handler
-    pool = app.state.pool
 
     async def route(scope, receive, send):
         if scope.get("path") == "/nested":

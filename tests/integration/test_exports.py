@@ -17,7 +17,7 @@ Q01_SECRETS = ("2.333", "2.33", "-3.666", "-3.67", "3.666")
 
 def _answers() -> list[dict]:
     answers = servqual_answers(8, reliability=BAD)
-    for r, p in zip(range(5, 8), Q01_PERCEPTIONS):
+    for r, p in zip(range(5, 8), Q01_PERCEPTIONS, strict=True):
         answers[r]["items"]["q01"]["perception"] = p
     return answers
 

@@ -6,12 +6,20 @@ thread-secret failures, and delivered or abandoned webhook log rows past the ret
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from service.db import create_pool
 from service.housekeeping import purge
-from tests.integration.waves import make_service
+from tests.integration.wave_helpers import make_service
 from tests.support import login
+
+
+@pytest.fixture
+def settings(settings):
+    # The pending delivery stays pending: no background worker delivers it meanwhile.
+    return replace(settings, disabled_jobs=frozenset({"webhook_worker"}))
 
 
 @pytest.fixture
@@ -22,7 +30,6 @@ async def pool(settings):
 
 
 async def test_purge_removes_what_expired_and_keeps_what_lives(client, db, pool, settings):
-    client.app.state.webhook_worker_enabled = False  # the pending delivery stays pending
     for role in ("member", "owner", "manager", "admin"):
         client.cookies.clear()
         await login(client, role)

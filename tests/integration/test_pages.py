@@ -13,7 +13,7 @@ from tests.support import PASSWORD, ROLES, login, role_email
 STATIC = Path(__file__).resolve().parents[2] / "frontend" / "static"
 PAGES = ("/", "/login", "/privacy", "/receipts", "/surveys", "/surveys/00000000-0000-4000-8000-000000000000",
          "/waves", "/waves/00000000-0000-4000-8000-000000000000")
-IMPORT = re.compile(r"""^\s*(?:import|export)\s[^;]*?\sfrom\s+["'](\./[^"']+)["']""", re.M)
+IMPORT = re.compile(r"""^\s*(?:import|export)\s[^;]*?\sfrom\s+["'](\.\.?/[^"']+)["']""", re.M)
 
 
 def form(email: str, password: str) -> dict:
@@ -130,7 +130,7 @@ async def test_pages_have_no_inline_code_and_ship_little_javascript(client, role
 
 
 async def test_static_files_are_served_with_the_right_types(client):
-    js = await client.get("/static/js/survey.js")
+    js = await client.get("/static/js/pages/survey.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     css = await client.get("/static/css/candor.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")

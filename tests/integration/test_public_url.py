@@ -15,8 +15,8 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.cli import uvicorn_config
 from service.origin import absolute_url
-from tests.integration.threads import new_thread, signed_in
-from tests.integration.waves import make_service
+from tests.integration.thread_helpers import new_thread, signed_in
+from tests.integration.wave_helpers import make_service
 from tests.support import PASSWORD, role_email
 
 PUBLIC = "https://feedback.example.org"
@@ -29,8 +29,7 @@ def public_settings(settings):
 
 
 async def _client(settings) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(settings)
-    app.state.webhook_worker_enabled = False
+    app = create_app(replace(settings, disabled_jobs=frozenset({"webhook_worker"})))
     # As behind the proxy: the app is reached over plain http at its own address.
     async with AsyncTestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c

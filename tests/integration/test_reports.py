@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from service.client import redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import login, role_email
 
 # Six respondents' (expectation, perception) for servqual item q07; every other item

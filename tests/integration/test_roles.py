@@ -7,15 +7,15 @@ about who may call it fails here.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 import pytest
 
 from crypto.tokens import create_token_request
 from instruments import load_builtin
-from tests.integration.waves import answers_for, create_wave
-
 from service.app import create_app
+from tests.integration.wave_helpers import answers_for, create_wave
 from tests.support import PASSWORD, ROLES, login, role_email
 
 ANON = "anonymous"
@@ -160,7 +160,7 @@ def test_table_covers_every_route(settings):
     assert served_routes(settings) == set(TABLE)
 
 
-async def _arrange(client, db) -> dict[str, object]:
+async def _arrange(client, db) -> dict[str, Any]:
     """Two waves made through the API by the manager: one open (audience: member@), one draft."""
     wave = await create_wave(client, db, title="Open")
     draft = await create_wave(client, db, title="Draft", open_it=False)
@@ -169,7 +169,7 @@ async def _arrange(client, db) -> dict[str, object]:
     spki, challenge = await db.fetchrow("select token_key, challenge from campaigns where id = $1",
                                         uuid.UUID(wave["id"]))
     token_request, _ = create_token_request(bytes(spki), bytes(challenge))
-    ids = await _arrange_catalogue(db)
+    ids: dict[str, Any] = await _arrange_catalogue(db)  # ids (str) and, below, token requests (bytes)
     ids.update(await _arrange_thread(client, db, ids))
     ids.update(await _arrange_action(db, wave))
     return {**ids, "wave": wave["id"], "draft": draft["id"], "token_request": token_request.encode(),
@@ -215,7 +215,7 @@ async def _arrange_action(db, wave: dict) -> dict[str, str]:
     return {"action": str(action), "action_thread": str(thread)}
 
 
-def _request(method: str, path: str, ids: dict[str, str]) -> tuple[str, str, object]:
+def _request(method: str, path: str, ids: dict[str, Any]) -> tuple[str, str, object]:
     unique = uuid.uuid4().hex[:8]
     url = path
     bodies: dict[tuple[str, str], object] = {

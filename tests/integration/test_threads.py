@@ -13,23 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from crypto.tokens import create_token_request, format_authorization, parse_www_authenticate
+from crypto.tokens import create_token_request, parse_www_authenticate
 from service import threads as logic
-from service.db import create_pool
 from service.client import fetch_thread_key, open_thread, request_thread_token, request_thread_tokens, thread_call
+from service.db import create_pool
 from service.threads import new_secret
-from tests.integration.threads import (  # noqa: F401 — fixtures
+from tests.integration.thread_helpers import (
     FAILURES_PER_MINUTE,
     TOKENS_PER_MONTH,
     Receiver,
     new_thread,
     signed_in,
-    tclient,
-    thread_settings,
     thread_token,
 )
-from tests.integration.waves import create_wave, make_service, token_for
-from tests.support import PASSWORD, role_email
+from tests.integration.wave_helpers import create_wave, make_service, token_for
+from tests.support import role_email
 
 
 async def _service(db, name: str = "Service Desk") -> str:

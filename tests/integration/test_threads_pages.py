@@ -59,4 +59,4 @@ async def test_members_see_where_to_give_feedback(client):
     html = (await client.get("/")).text
     for href in ("/threads/new", "/threads/follow", "/board"):
         assert f'href="{href}"' in html
-    assert "/static/js/threads-member.js" in html  # the month's thread tokens are fetched on sign-in
+    assert "/static/js/pages/member.js" in html  # the month's thread tokens are fetched on sign-in

@@ -18,8 +18,8 @@ from service.client import (
     thread_call,
 )
 from service.threads import new_secret
-from tests.integration.threads import signed_in, tclient, thread_settings  # noqa: F401 — fixtures
-from tests.integration.waves import MEMBERS, make_audience, make_service
+from tests.integration.thread_helpers import signed_in
+from tests.integration.wave_helpers import MEMBERS, make_audience, make_service
 from tests.support import PASSWORD, cell_text, dump_tables, role_email
 
 ANONYMOUS_TABLES = {"threads", "thread_spent_tokens"}

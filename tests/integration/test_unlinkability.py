@@ -13,7 +13,7 @@ import logging
 import uuid
 
 from service.client import redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import cell_text, dump_tables, login, role_email
 
 ANONYMOUS_TABLES = {"responses", "spent_tokens"}

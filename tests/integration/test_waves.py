@@ -10,7 +10,7 @@ import pytest
 from crypto.tokens import Token, format_authorization, parse_www_authenticate
 from service.auth import SESSION_COOKIE
 from service.client import StoredToken, fetch_token_key, redeem
-from tests.integration.waves import MEMBERS, answers_for, create_wave, token_for
+from tests.integration.wave_helpers import MEMBERS, answers_for, create_wave, token_for
 from tests.support import login, role_email
 
 

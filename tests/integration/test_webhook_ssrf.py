@@ -28,14 +28,8 @@ from litestar.testing import AsyncTestClient
 from service import threads as logic
 from service.app import create_app
 from service.db import create_pool
-from tests.integration.threads import (  # noqa: F401 — fixtures
-    Receiver,
-    new_thread,
-    signed_in,
-    tclient,
-    thread_settings,
-)
-from tests.integration.waves import make_service
+from tests.integration.thread_helpers import Receiver, new_thread, signed_in
+from tests.integration.wave_helpers import make_service
 
 SECRET = "x" * 16
 

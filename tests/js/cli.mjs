@@ -1,7 +1,7 @@
 // Helper for the cross-language tests (tests/unit/crypto/test_crypto_js_interop.py):
 // `node tests/js/cli.mjs <command>` reads one JSON object (hex strings) on stdin and
 // writes one JSON object on stdout. Not a test file itself (no .test.mjs suffix).
-import { createTokenRequest, finalizeToken, verifyToken, formatAuthorization } from "../../frontend/static/js/privacypass.js";
+import { createTokenRequest, finalizeToken, verifyToken, formatAuthorization } from "../../frontend/static/js/lib/privacypass.js";
 
 const hex = (b) => Buffer.from(b).toString("hex");
 const bytes = (h) => Uint8Array.from(Buffer.from(h, "hex"));

@@ -3,11 +3,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { findIdentifying } from "../../frontend/static/js/threads-identify.js";
+import { findIdentifying } from "../../frontend/static/js/lib/threads-identify.js";
 
 const wordlistText = readFileSync(new URL("../../frontend/static/wordlist-bip39-english.txt", import.meta.url), "utf8");
 globalThis.fetch = async () => ({ ok: true, text: async () => wordlistText });
-const { newSecret, normaliseSecret, authorization } = await import("../../frontend/static/js/threads-secret.js");
+const { newSecret, normaliseSecret, authorization } = await import("../../frontend/static/js/lib/threads-secret.js");
 
 const kinds = (text) => findIdentifying(text).map((f) => f.kind);
 

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { BlindRsaError, blind, emsaPssEncode, finalize, parseRsaSpki, verify } from "../../frontend/static/js/blindrsa.js";
+import { BlindRsaError, blind, emsaPssEncode, finalize, parseRsaSpki, verify } from "../../frontend/static/js/lib/blindrsa.js";
 import {
   base64urlDecode,
   base64urlEncode,
@@ -16,7 +16,7 @@ import {
   tokenKeyId,
   verifyToken,
   TokenFormatError,
-} from "../../frontend/static/js/privacypass.js";
+} from "../../frontend/static/js/lib/privacypass.js";
 
 const vectorsDir = new URL("../vectors/", import.meta.url);
 const rfc9474 = JSON.parse(readFileSync(new URL("rfc9474-vectors.json", vectorsDir))).vectors;

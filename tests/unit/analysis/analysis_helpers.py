@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from instruments.schema import Dimension, Importance, Instrument, Item, Scale
+from typing import Literal
+
+from instruments.schema import Dimension, Format, Importance, Instrument, Item, Scale
 
 
-def make_instrument(items: dict[str, str], *, fmt: str = "expectation-perception",
-                    importance: str | None = "allocation", points: int = 7) -> Instrument:
+def make_instrument(items: dict[str, str], *, fmt: Format = "expectation-perception",
+                    importance: Literal["allocation", "rating"] | None = "allocation", points: int = 7) -> Instrument:
     """An instrument with ``items = {item key: dimension key}``."""
     columns = {"expectation-perception": ("expectation", "perception"),
                "zone-of-tolerance": ("minimum", "desired", "perception"),

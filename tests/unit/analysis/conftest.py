@@ -8,9 +8,9 @@ import pathlib
 
 import pytest
 
-from .analysis_helpers import make_instrument
-
 from instruments.schema import Instrument
+
+from .analysis_helpers import make_instrument
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "data" / "kiosk_kservqual"
 KIOSK_DIMS = ["usefulness", "playfulness", "control", "economy", "personalization",

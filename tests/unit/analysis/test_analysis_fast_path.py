@@ -1,13 +1,14 @@
-"""The integer-code fast path of build_report agrees with the general (float) path."""
+"""The integer-code engine of build_report agrees with the general (float) engine."""
 
 from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 
-from analysis import report as report_mod
+from analysis.engine import CodeEngine, GeneralEngine, dimension_groups, score_engine
 from analysis.matrices import AnswerMatrices
 from analysis.report import build_report
 
@@ -32,7 +33,7 @@ def _same(a, b, path=()):
             _same(a[key], b[key], path + (key,))
     elif isinstance(a, (list, tuple)):
         assert type(a) is type(b) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _same(x, y, path + (i,))
     elif isinstance(a, float) and isinstance(b, float):
         assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
@@ -64,14 +65,13 @@ def test_fast_path_matches_general_path(seed, monkeypatch):
     m = _matrices(inst, e, p, na, alloc)
     kw = {"k_scores": int(rng.choice([1, 5])),
           "min_item_fraction": float(rng.choice([0.3, 0.5, 1.0]))}
-    assert report_mod._Fast.build(inst, m, [[j for j, it in enumerate(inst.items)
-                                              if it.dimension == d.key]
-                                             for d in inst.dimensions],
-                                  kw["min_item_fraction"]) is not None
+    groups = dimension_groups(inst)
+    assert isinstance(score_engine(inst, m, groups, kw["min_item_fraction"]), CodeEngine)
     fast = build_report(inst, m, **kw)
-    monkeypatch.setattr(report_mod._Fast, "build", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(CodeEngine, "build", classmethod(lambda cls, *a: None))
+    assert isinstance(score_engine(inst, m, groups, kw["min_item_fraction"]), GeneralEngine)
     general = build_report(inst, m, **kw)
-    _same(fast, general)
+    _same(msgspec.to_builtins(fast), msgspec.to_builtins(general))
 
 
 @pytest.mark.parametrize("bad", [2.5, 0.0, -1.0, 8.0, 300.0])

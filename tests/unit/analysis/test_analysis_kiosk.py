@@ -23,6 +23,7 @@ import pytest
 
 from analysis.matrices import matrices_from_csv
 from analysis.report import build_report
+from analysis.report_types import DimensionRow, GapReport, ItemRow
 
 REL = 1e-9
 
@@ -83,74 +84,88 @@ def holm_by_hand(p: list[float]) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def report(kiosk_instrument, kiosk_csv):
+def report(kiosk_instrument, kiosk_csv) -> GapReport:
     m = matrices_from_csv(kiosk_instrument, kiosk_csv)
     return build_report(kiosk_instrument, m, k_scores=5)
 
 
+def num(v: object) -> float:
+    """A report number (not None, not unset, not suppressed)."""
+    assert isinstance(v, float)
+    return v
+
+
+def _items(report: GapReport) -> list[ItemRow]:
+    rows = [r for r in report.items if isinstance(r, ItemRow)]
+    assert len(rows) == len(report.items)  # n = 194 everywhere: nothing suppressed
+    return rows
+
+
 def test_n_and_items(report):
-    assert report["n"] == 194
-    assert [r["key"] for r in report["items"]] == [f"k{i:02d}" for i in range(1, 25)]
-    assert all(r["n"] == 194 for r in report["items"])
+    assert report.n == 194
+    assert [r.key for r in report.items] == [f"k{i:02d}" for i in range(1, 25)]
+    assert all(r.n == 194 for r in _items(report))
 
 
 @pytest.mark.parametrize("number", sorted(ITEMS))
 def test_item_statistics_match_scipy(report, number):
-    row = report["items"][number - 1]
+    row = _items(report)[number - 1]
     mean, sd, lo, hi, tp, wp, dz = ITEMS[number]
-    assert row["mean_gap"] == pytest.approx(mean, rel=REL)
-    assert row["sd_gap"] == pytest.approx(sd, rel=REL)
-    assert row["ci_low"] == pytest.approx(lo, rel=REL)
-    assert row["ci_high"] == pytest.approx(hi, rel=REL)
-    assert row["t_p"] == pytest.approx(tp, rel=1e-7)
-    assert row["wilcoxon_p"] == pytest.approx(wp, rel=1e-7)
-    assert row["d_z"] == pytest.approx(dz, rel=REL)
-    assert row["mean_gap"] == pytest.approx(row["mean_perception"] - row["mean_expectation"])
+    assert row.mean_gap == pytest.approx(mean, rel=REL)
+    assert row.sd_gap == pytest.approx(sd, rel=REL)
+    assert row.ci_low == pytest.approx(lo, rel=REL)
+    assert row.ci_high == pytest.approx(hi, rel=REL)
+    assert row.t_p == pytest.approx(tp, rel=1e-7)
+    assert row.wilcoxon_p == pytest.approx(wp, rel=1e-7)
+    assert row.d_z == pytest.approx(dz, rel=REL)
+    assert row.mean_gap == pytest.approx(row.mean_perception - row.mean_expectation)
 
 
 def test_all_t_pvalues_and_adjustments(report):
-    got_p = [r["t_p"] for r in report["items"]]
-    assert got_p == pytest.approx(T_P, rel=1e-7)
-    assert [r["p_bh"] for r in report["items"]] == pytest.approx(BH, rel=1e-7)
-    assert [r["p_holm"] for r in report["items"]] == pytest.approx(holm_by_hand(T_P), rel=1e-7)
+    rows = _items(report)
+    assert [r.t_p for r in rows] == pytest.approx(T_P, rel=1e-7)
+    assert [r.p_bh for r in rows] == pytest.approx(BH, rel=1e-7)
+    assert [r.p_holm for r in rows] == pytest.approx(holm_by_hand(T_P), rel=1e-7)
 
 
 @pytest.mark.parametrize("dim", sorted(DIMS))
 def test_dimension_reliability_and_gap(report, dim):
-    row = next(d for d in report["dimensions"] if d["key"] == dim)
+    row = next(d for d in report.dimensions if d.key == dim)
+    assert isinstance(row, DimensionRow)
     a_e, a_p, a_g, mean, tp, wp, itc, aid = DIMS[dim]
-    assert row["alpha_expectation"] == pytest.approx(a_e, rel=REL)
-    assert row["alpha_perception"] == pytest.approx(a_p, rel=REL)
-    assert row["alpha_gap"] == pytest.approx(a_g, rel=REL)
-    assert row["mean_gap"] == pytest.approx(mean, rel=REL)
-    assert row["t_p"] == pytest.approx(tp, rel=1e-7)
-    assert row["wilcoxon_p"] == pytest.approx(wp, rel=1e-7)
-    items = row["reliability"]["perception"]["items"]
-    assert [i["item_total"] for i in items] == pytest.approx(list(itc), rel=REL)
-    assert [i["alpha_if_deleted"] for i in items] == pytest.approx(list(aid), rel=REL)
-    assert row["reliability"]["perception"]["n"] == 194
+    assert row.alpha_expectation == pytest.approx(a_e, rel=REL)
+    assert row.alpha_perception == pytest.approx(a_p, rel=REL)
+    assert row.alpha_gap == pytest.approx(a_g, rel=REL)
+    assert row.mean_gap == pytest.approx(mean, rel=REL)
+    assert row.t_p == pytest.approx(tp, rel=1e-7)
+    assert row.wilcoxon_p == pytest.approx(wp, rel=1e-7)
+    perception = row.reliability["perception"]
+    assert isinstance(perception.items, tuple)
+    assert [i.item_total for i in perception.items] == pytest.approx(list(itc), rel=REL)
+    assert [i.alpha_if_deleted for i in perception.items] == pytest.approx(list(aid), rel=REL)
+    assert perception.n == 194
 
 
 def test_candidates_are_significant_negative_gaps_ranked_by_priority(report):
-    items = {r["key"]: r for r in report["items"]}
-    cands = [c for c in report["candidates"] if c["level"] == "item"]
+    items = {r.key: r for r in _items(report)}
+    cands = [c for c in report.candidates if c.level == "item"]
     # k04 (positive gap) and k05 / k06 / k22 (not significant) can never be candidates
-    keys = {c["target"] for c in cands}
+    keys = {c.target for c in cands}
     assert keys.isdisjoint({"k04", "k05", "k06", "k22"})
-    expected = {k for k, r in items.items() if r["mean_gap"] < 0 and r["p_bh"] < 0.05}
+    expected = {k for k, r in items.items() if num(r.mean_gap) < 0 and num(r.p_bh) < 0.05}
     assert keys == expected
-    prios = [c["priority"] for c in cands]
+    prios = [c.priority for c in cands]
     assert prios == sorted(prios, reverse=True)
     for c in cands:
-        assert c["priority"] == pytest.approx(c["weight"] * -items[c["target"]]["ci_high"])
-        assert "Benjamini–Hochberg" in c["reason"] and c["target"] in c["reason"]
-    assert [c["rank"] for c in cands] == list(range(1, len(cands) + 1))
+        assert c.priority == pytest.approx(c.weight * -num(items[c.target].ci_high))
+        assert "Benjamini–Hochberg" in c.reason and c.target in c.reason
+    assert [c.rank for c in cands] == list(range(1, len(cands) + 1))
 
 
 def test_rated_importance_gives_item_level_ipa(report):
-    ipa = report["ipa"]
-    assert ipa["level"] == "item" and len(ipa["points"]) == 24
-    imp = [p["importance"] for p in ipa["points"]]
-    assert ipa["importance_mean"] == pytest.approx(sum(imp) / 24)
-    weights = report["importance"]["weights"]
-    assert sum(weights.values()) == pytest.approx(1.0)
+    ipa = report.ipa
+    assert ipa is not None and ipa.level == "item" and len(ipa.points) == 24
+    imp = [p.importance for p in ipa.points]
+    assert ipa.importance_mean == pytest.approx(sum(imp) / 24)
+    assert report.importance is not None and isinstance(report.importance.weights, dict)
+    assert sum(report.importance.weights.values()) == pytest.approx(1.0)

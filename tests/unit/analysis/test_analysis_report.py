@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import msgspec
 import numpy as np
 import pytest
-from .analysis_helpers import make_instrument
 
+from analysis.change import build_change_report
 from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
 from analysis.cli import main
 from analysis.matrices import MatrixError, matrices_from_answers, matrices_from_csv
-from analysis.report import build_change_report, build_report
+from analysis.report import build_report
+from analysis.report_types import ChangeRow, ItemRow, SuppressedRow
+
+from .analysis_helpers import make_instrument
 
 
 def answers(rows):
@@ -24,6 +28,17 @@ def answers(rows):
                               for k, v in items.items()},
                     "importance": imp})
     return out
+
+
+def num(v: object) -> float:
+    """A report number (not None, not unset, not suppressed)."""
+    assert isinstance(v, float)
+    return v
+
+
+def wire(report):
+    """The report as the browser and the exports receive it (JSON decoded to builtins)."""
+    return msgspec.json.decode(msgspec.json.encode(report))
 
 
 def numbers_in(obj):
@@ -57,29 +72,30 @@ def constructed():
 def test_candidates_ranked_by_documented_formula():
     m = matrices_from_answers(INST, constructed())
     rep = build_report(INST, m, k_scores=5)
-    dims = [c for c in rep["candidates"] if c["level"] == "dimension"]
-    items = [c for c in rep["candidates"] if c["level"] == "item"]
-    assert [c["target"] for c in dims] == ["beta", "alpha"]
-    assert [c["target"] for c in items] == ["b1", "a2", "a1"]
-    by_key = {r["key"]: r for r in rep["items"]}
+    dims = [c for c in rep.candidates if c.level == "dimension"]
+    items = [c for c in rep.candidates if c.level == "item"]
+    assert [c.target for c in dims] == ["beta", "alpha"]
+    assert [c.target for c in items] == ["b1", "a2", "a1"]
+    by_key = {r.key: r for r in rep.items if isinstance(r, ItemRow)}
     for c in items:
-        assert c["priority"] == pytest.approx(c["weight"] * -by_key[c["target"]]["ci_high"])
-    assert "c1" not in {c["target"] for c in items}
-    assert rep["priority_formula"].startswith("priority = importance weight")
-    assert "90% of the importance" in items[0]["reason"]
-    assert items[0]["mean_perception"] == pytest.approx(4.5)
-    assert items[0]["mean_gap"] == pytest.approx(-1.5)
-    json.dumps(rep)  # builtins only
+        assert c.priority == pytest.approx(c.weight * -num(by_key[c.target].ci_high))
+    assert "c1" not in {c.target for c in items}
+    assert (rep.priority_formula or "").startswith("priority = importance weight")
+    assert "90% of the importance" in items[0].reason
+    assert items[0].mean_perception == pytest.approx(4.5)
+    assert items[0].mean_gap == pytest.approx(-1.5)
+    assert wire(rep)["candidates"][0]["reason"] == dims[0].reason  # encodes: Python numbers only
 
 
 def test_holm_is_selectable_and_more_conservative():
     m = matrices_from_answers(INST, constructed())
     bh = build_report(INST, m, adjustment="bh")
     holm = build_report(INST, m, adjustment="holm")
-    assert holm["adjustment"] == "holm"
-    for a, b in zip(bh["items"], holm["items"]):
-        assert b["p_holm"] >= a["p_bh"] - 1e-15
-    assert all("Holm" in c["reason"] for c in holm["candidates"])
+    assert holm.adjustment == "holm"
+    for a, b in zip(bh.items, holm.items, strict=True):
+        assert isinstance(a, ItemRow) and isinstance(b, ItemRow)
+        assert num(b.p_holm) >= num(a.p_bh) - 1e-15
+    assert all("Holm" in c.reason for c in holm.candidates)
 
 
 def test_cells_below_k_are_suppressed_without_numbers():
@@ -87,7 +103,7 @@ def test_cells_below_k_are_suppressed_without_numbers():
     for r in rows[:4]:  # only 3 respondents left answering c1
         r["items"]["c1"] = {"expectation": None, "perception": None}
     m = matrices_from_answers(INST, rows)
-    rep = build_report(INST, m, k_scores=5)
+    rep = wire(build_report(INST, m, k_scores=5))
     c1 = next(r for r in rep["items"] if r["key"] == "c1")
     assert c1["suppressed"] is True and c1["reason"] == "fewer than k=5 responses"
     assert numbers_in(c1) == []
@@ -104,7 +120,7 @@ def test_cells_below_k_are_suppressed_without_numbers():
 
 def test_whole_report_suppressed_below_k():
     m = matrices_from_answers(INST, constructed()[:4])
-    rep = build_report(INST, m, k_scores=5)
+    rep = wire(build_report(INST, m, k_scores=5))
     assert rep["suppressed"] is True and rep["candidates"] == []
     for part in ("n", "items", "dimensions", "overall", "importance"):
         assert numbers_in(rep[part]) == []
@@ -117,11 +133,12 @@ def test_change_between_waves_uses_welch_and_suppresses():
         r["items"]["b1"]["perception"] = 6
     after = matrices_from_answers(INST, after_rows)
     ch = build_change_report(INST, before, after, k_scores=5)
-    b1 = next(i for i in ch["items"] if i["key"] == "b1")
-    assert b1["difference"] == pytest.approx(1.5)
-    assert 0 < b1["ci_low"] < 1.5 < b1["ci_high"]
+    b1 = next(i for i in ch.items if i.key == "b1")
+    assert isinstance(b1, ChangeRow) and b1.difference == pytest.approx(1.5)
+    assert 0 < num(b1.ci_low) < 1.5 < num(b1.ci_high)
     small = build_change_report(INST, before, matrices_from_answers(INST, constructed()[:3]))
-    assert all(i.get("suppressed") for i in small["items"])
+    assert all(isinstance(i, SuppressedRow) for i in small.items)
+    assert numbers_in(wire(small)["items"]) == []
 
 
 def test_zone_of_tolerance_report():
@@ -132,7 +149,7 @@ def test_zone_of_tolerance_report():
         rows.append({"items": {"q1": {"minimum": 5, "desired": 7, "perception": 2 + w},
                                "q2": {"minimum": 3, "desired": 7, "perception": 5 + w}},
                      "importance": {"d": 100}})
-    rep = build_report(inst, matrices_from_answers(inst, rows))
+    rep = wire(build_report(inst, matrices_from_answers(inst, rows)))
     zones = {r["key"]: r["zone"] for r in rep["items"]}
     assert zones == {"q1": "below", "q2": "within"}
     q1 = rep["items"][0]
@@ -144,7 +161,7 @@ def test_perception_only_report_has_no_gaps_or_candidates():
     inst = make_instrument({"q1": "d", "q2": "d"}, fmt="perception-only", importance=None)
     rows = [{"items": {"q1": {"perception": 3 + r % 3}, "q2": {"perception": 5}}}
             for r in range(6)]
-    rep = build_report(inst, matrices_from_answers(inst, rows))
+    rep = wire(build_report(inst, matrices_from_answers(inst, rows)))
     assert rep["candidates"] == [] and "mean_gap" not in rep["items"][0]
     assert rep["items"][0]["mean_perception"] == pytest.approx(4.0)
     assert rep["items"][1]["ci_low"] is None  # zero variance: no interval
@@ -268,11 +285,12 @@ def test_charts_are_accessible_and_csp_safe(chart):
     root = ET.fromstring(svg)  # well-formed
     ns = "{http://www.w3.org/2000/svg}"
     assert root.get("role") == "img"
-    ids = root.get("aria-labelledby").split()
-    assert root.find(f"{ns}title").get("id") == ids[0]
-    assert root.find(f"{ns}desc").get("id") == ids[1]
+    ids = (root.get("aria-labelledby") or "").split()
+    title, desc = root.find(f"{ns}title"), root.find(f"{ns}desc")
+    assert title is not None and desc is not None
+    assert title.get("id") == ids[0]
+    assert desc.get("id") == ids[1]
     assert " style=" not in svg and "<script" not in svg.lower() and "<style" not in svg
     if chart is not importance_performance_chart:
         assert "suppressed" in svg and "hatch" in svg
-        desc = root.find(f"{ns}desc").text
-        assert "suppressed" in desc
+        assert "suppressed" in (desc.text or "")

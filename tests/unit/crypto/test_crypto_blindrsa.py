@@ -2,7 +2,6 @@
 
 import gmpy2
 import pytest
-from .vectors import load_rfc9474, private_key_from_vector
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given, settings
@@ -25,6 +24,8 @@ from crypto.blindrsa import (
     prepare,
     verify,
 )
+
+from .vectors import load_rfc9474, private_key_from_vector
 
 VECTORS = load_rfc9474()
 H = bytes.fromhex

@@ -14,6 +14,7 @@ import pytest
 from crypto.keys import spki_from_public_key, token_key_id
 from crypto.tokens import (
     TokenChallenge,
+    TokenChallengeMismatchError,
     TokenVerificationError,
     create_token_request,
     finalize_token,
@@ -51,7 +52,7 @@ def test_js_client_python_issuer_python_verifier(key2048, signer2048):
     assert token.token_key_id == token_key_id(spki)
 
     # A different challenge or a flipped authenticator bit must not verify.
-    with pytest.raises(Exception):
+    with pytest.raises(TokenChallengeMismatchError):
         verify_token(bytes.fromhex(done["token"]), key2048.public_key(), CHALLENGE[:-1] + b"\x01")
     bad = bytearray.fromhex(done["token"])
     bad[-1] ^= 1

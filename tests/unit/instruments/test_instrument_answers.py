@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from instruments import FieldError, Instrument, list_builtin, load_builtin, validate_answers
+from instruments import FieldError, Importance, Instrument, list_builtin, load_builtin, validate_answers
 
 
 def _valid(instrument: Instrument) -> dict:
@@ -218,7 +218,7 @@ def test_an_allocation_with_another_total_counts_to_that_total():
     zot = load_builtin("servqual-zot")
     custom = Instrument(
         **{f: getattr(zot, f) for f in zot.__struct_fields__ if f != "importance"},
-        importance=type(zot.importance)(kind="allocation", prompt="Share 10 points.", total=10),
+        importance=Importance(kind="allocation", prompt="Share 10 points.", total=10),
     )
     answers = _valid(custom)
     assert sum(answers["importance"].values()) == 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+from typing import Any
 
 import msgspec
 import pytest
@@ -122,7 +123,7 @@ def test_an_unknown_builtin_is_a_key_error(bad_id):
 
 
 def _tiny(**changes) -> Instrument:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         id="tiny",
         version="1",
         title="Tiny",

@@ -1,0 +1,328 @@
+"""The gap report and the wave-to-wave change as frozen msgspec structs.
+
+The JSON of these structs is what the browser, the exports and the API read. Two
+conventions keep it the shape it has always had:
+
+* A number computed from fewer than k respondents is never a number: it is a
+  :class:`Suppressed` marker, ``{"suppressed": true, "reason": "fewer than k=5
+  responses"}``, and a whole row below k is a :class:`SuppressedRow` (its key, its
+  dimension or title, and the marker's two fields).
+* A field that a report format does not have (``mean_expectation`` in a
+  zone-of-tolerance report, every gap field in a perception-only one) is ``UNSET`` and
+  left out of the JSON, so the browser's tables show only the columns a report has.
+
+Every number is a Python ``int`` or ``float`` (msgspec cannot encode NumPy values): the
+statistics convert at their boundary (:func:`analysis.moments.finite`).
+"""
+
+from __future__ import annotations
+
+from msgspec import UNSET, Struct, UnsetType
+
+__all__ = [
+    "UNSET",
+    "ReportStruct",
+    "AlphaItem",
+    "Candidate",
+    "ChangeReport",
+    "ChangeRow",
+    "DimensionRow",
+    "GapReport",
+    "IPAPoint",
+    "Importance",
+    "ImportancePerformance",
+    "InstrumentRef",
+    "ItemRow",
+    "ItemUse",
+    "LeftOut",
+    "MissingData",
+    "Overall",
+    "Reliability",
+    "ServiceSuperiority",
+    "Suppressed",
+    "SuppressedRow",
+    "UnsetType",
+    "suppressed",
+]
+
+
+class ReportStruct(Struct, frozen=True, kw_only=True):
+    """Base of every report struct.
+
+    A row is an :class:`ItemRow` *or* a :class:`SuppressedRow`, told apart by their
+    fields rather than by a tag (a tag would add a field to JSON the browser, the exports
+    and analysts' scripts already read). msgspec encodes such untagged unions but
+    ``msgspec.inspect`` refuses them, so the web layer documents these structs from
+    their type hints (``service.reports.ReportSchemaPlugin``); this base marks them.
+    """
+
+
+class Suppressed(ReportStruct, frozen=True, kw_only=True):
+    """Stands in for any value computed from fewer than k respondents."""
+
+    suppressed: bool = True
+    reason: str
+
+
+def suppressed(k: int) -> Suppressed:
+    """The marker for a value computed from fewer than ``k`` respondents."""
+    return Suppressed(reason=f"fewer than k={k} responses")
+
+
+class SuppressedRow(ReportStruct, frozen=True, kw_only=True):
+    """An item, dimension or change row computed from fewer than k respondents: no numbers."""
+
+    key: str
+    dimension: str | UnsetType = UNSET
+    title: str | UnsetType = UNSET
+    suppressed: bool = True
+    reason: str
+
+    @classmethod
+    def below(cls, k: int, key: str, *, dimension: str | UnsetType = UNSET,
+              title: str | UnsetType = UNSET) -> SuppressedRow:
+        """The row ``key`` suppressed for falling below ``k``."""
+        return cls(key=key, dimension=dimension, title=title, reason=suppressed(k).reason)
+
+
+class InstrumentRef(ReportStruct, frozen=True, kw_only=True):
+    id: str
+    version: str
+    title: str | UnsetType = UNSET
+
+
+class ServiceSuperiority(ReportStruct, frozen=True, kw_only=True):
+    """MSS = perception - desired (zone-of-tolerance format) of one row."""
+
+    mean: float | None
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    t_p: float | None
+    wilcoxon_p: float | None
+    d_z: float | None
+
+
+class ItemRow(ReportStruct, frozen=True, kw_only=True):
+    """One item's scores (at least k respondents answered all its columns).
+
+    The gap is perception - expectation, or MSA = perception - minimum in the
+    zone-of-tolerance format; ``ci_low``/``ci_high`` are the gap's interval, or the
+    perception's in a perception-only report. Adjusted p-values: ``p_holm``, ``p_bh``.
+    """
+
+    key: str
+    dimension: str
+    n: int
+    mean_expectation: float | None | UnsetType = UNSET
+    mean_minimum: float | None | UnsetType = UNSET
+    mean_desired: float | None | UnsetType = UNSET
+    mean_perception: float | None
+    sd_perception: float | None
+    perception_ci_low: float | None
+    perception_ci_high: float | None
+    mean_gap: float | None | UnsetType = UNSET
+    sd_gap: float | None | UnsetType = UNSET
+    se_gap: float | None | UnsetType = UNSET
+    ci_low: float | None
+    ci_high: float | None
+    t: float | None | UnsetType = UNSET
+    t_p: float | None | UnsetType = UNSET
+    wilcoxon_p: float | None | UnsetType = UNSET
+    wilcoxon_method: str | None | UnsetType = UNSET
+    d_z: float | None | UnsetType = UNSET
+    p_holm: float | None | UnsetType = UNSET
+    p_bh: float | None | UnsetType = UNSET
+    mss: ServiceSuperiority | UnsetType = UNSET
+    zone: str | UnsetType = UNSET
+    note: str | None
+    importance_mean: float | None
+
+
+class AlphaItem(ReportStruct, frozen=True, kw_only=True):
+    key: str
+    item_total: float | None
+    alpha_if_deleted: float | None
+
+
+class Reliability(ReportStruct, frozen=True, kw_only=True):
+    """Listwise Cronbach's alpha of one column (or the gap) over a dimension's items."""
+
+    n: int | Suppressed
+    alpha: float | None | Suppressed
+    note: str | None | UnsetType = UNSET
+    items: tuple[AlphaItem, ...] | Suppressed
+
+
+class DimensionRow(ReportStruct, frozen=True, kw_only=True):
+    """One dimension's scores: each respondent's mean over the dimension's items, then the
+    same statistics as an item's; reliability per column and for the gap."""
+
+    key: str
+    title: str
+    n: int
+    items: tuple[str, ...]
+    mean_expectation: float | None | UnsetType = UNSET
+    mean_minimum: float | None | UnsetType = UNSET
+    mean_desired: float | None | UnsetType = UNSET
+    mean_perception: float | None
+    sd_perception: float | None
+    perception_ci_low: float | None
+    perception_ci_high: float | None
+    mean_gap: float | None | UnsetType = UNSET
+    sd_gap: float | None | UnsetType = UNSET
+    se_gap: float | None | UnsetType = UNSET
+    ci_low: float | None
+    ci_high: float | None
+    t: float | None | UnsetType = UNSET
+    t_p: float | None | UnsetType = UNSET
+    wilcoxon_p: float | None | UnsetType = UNSET
+    wilcoxon_method: str | None | UnsetType = UNSET
+    d_z: float | None | UnsetType = UNSET
+    p_holm: float | None | UnsetType = UNSET
+    p_bh: float | None | UnsetType = UNSET
+    mss: ServiceSuperiority | UnsetType = UNSET
+    zone: str | UnsetType = UNSET
+    alpha_expectation: float | None | Suppressed | UnsetType = UNSET
+    alpha_minimum: float | None | Suppressed | UnsetType = UNSET
+    alpha_desired: float | None | Suppressed | UnsetType = UNSET
+    alpha_perception: float | None | Suppressed | UnsetType = UNSET
+    alpha_gap: float | None | Suppressed | UnsetType = UNSET
+    reliability: dict[str, Reliability]
+    importance_weight: float | None
+    note: str | None | UnsetType = UNSET
+
+
+class Overall(ReportStruct, frozen=True, kw_only=True):
+    """Overall scores over the dimensions; all suppressed when any dimension is."""
+
+    unweighted: float | None | Suppressed
+    weighted: float | None | Suppressed
+    perception_unweighted: float | None | Suppressed
+    perception_weighted: float | None | Suppressed
+    note: str | UnsetType = UNSET
+    formula: str | UnsetType = UNSET
+
+
+class Importance(ReportStruct, frozen=True, kw_only=True):
+    """Where the importance weights come from (``kind``: "allocation" or "rating")."""
+
+    kind: str
+    n: int | Suppressed | UnsetType = UNSET
+    total: int | UnsetType = UNSET
+    weights: dict[str, float] | Suppressed | None
+    mean_points: dict[str, float] | UnsetType = UNSET
+    item_means: dict[str, float | Suppressed] | UnsetType = UNSET
+    source: str | UnsetType = UNSET
+    note: str | UnsetType = UNSET
+
+
+class IPAPoint(ReportStruct, frozen=True, kw_only=True):
+    key: str
+    importance: float
+    performance: float
+    quadrant: str
+
+
+class ImportancePerformance(ReportStruct, frozen=True, kw_only=True):
+    """Importance-performance analysis (Martilla & James 1977), crosshair at the means."""
+
+    level: str
+    importance_scale: str
+    performance: str
+    importance_mean: float
+    performance_mean: float
+    points: tuple[IPAPoint, ...]
+
+
+class Candidate(ReportStruct, frozen=True, kw_only=True):
+    """A gap significantly below zero after adjustment, ranked by priority, with the
+    plain-language ``reason`` that says why (see :data:`analysis.ranking.PRIORITY_FORMULA`)."""
+
+    rank: int
+    level: str
+    target: str
+    dimension: str
+    priority: float
+    weight: float
+    mean_gap: float
+    ci_low: float | None
+    ci_high: float
+    p_adjusted: float
+    mean_perception: float | None
+    perception_ci_low: float | None
+    perception_ci_high: float | None
+    reason: str
+
+
+class LeftOut(ReportStruct, frozen=True, kw_only=True):
+    missing: int | Suppressed
+    not_applicable: int | Suppressed
+
+
+class ItemUse(ReportStruct, frozen=True, kw_only=True):
+    key: str
+    n_used: int
+    n_excluded: int
+
+
+class MissingData(ReportStruct, frozen=True, kw_only=True):
+    """How missing and not-applicable answers were handled, and how many there were."""
+
+    statement: str
+    answers_left_out: dict[str, LeftOut] | UnsetType = UNSET
+    items: tuple[ItemUse | SuppressedRow, ...] | UnsetType = UNSET
+
+
+class GapReport(ReportStruct, frozen=True, kw_only=True):
+    """The gap report of one wave (:func:`analysis.report.build_report`)."""
+
+    instrument: InstrumentRef
+    format: str
+    gap_definition: str
+    k_scores: int
+    confidence: float
+    alpha_level: float
+    adjustment: str
+    priority_formula: str | None
+    n: int | Suppressed
+    suppressed: bool
+    items: tuple[ItemRow | SuppressedRow, ...]
+    dimensions: tuple[DimensionRow | SuppressedRow, ...]
+    overall: Overall | Suppressed
+    importance: Importance | Suppressed | None
+    ipa: ImportancePerformance | None
+    candidates: tuple[Candidate, ...]
+    missing_data: MissingData
+    notes: tuple[str, ...]
+
+
+class ChangeRow(ReportStruct, frozen=True, kw_only=True):
+    """The change of one item's or dimension's score, ``after - before``, Welch interval."""
+
+    key: str
+    dimension: str | UnsetType = UNSET
+    title: str | UnsetType = UNSET
+    n_before: int
+    n_after: int
+    mean_before: float | None
+    mean_after: float | None
+    difference: float | None
+    se: float | None
+    df: float | None
+    ci_low: float | None
+    ci_high: float | None
+    t_p: float | None
+    note: str | None
+
+
+class ChangeReport(ReportStruct, frozen=True, kw_only=True):
+    """Score changes between two waves (:func:`analysis.change.build_change_report`)."""
+
+    instrument: InstrumentRef
+    score: str
+    k_scores: int
+    confidence: float
+    method: str
+    items: tuple[ChangeRow | SuppressedRow, ...]
+    dimensions: tuple[ChangeRow | SuppressedRow, ...]

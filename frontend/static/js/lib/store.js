@@ -1,0 +1,103 @@
+// The browser's own records, in IndexedDB, behind one idiom (`transact`): wave tokens (one
+// per wave, by wave id), thread tokens (a month's allowance, by period), receipts, and the
+// threads opened or followed here with their secrets. Nothing here is ever sent to the
+// server except a token (once, with an answer or a new thread) and a thread's secret (in
+// the Authorization header of its own thread's requests).
+//
+// Two databases, as browsers already hold them: "candor" (tokens by campaignId, receipts)
+// and "candor-threads" (tokens with an autoincrement id, threads). Merging them would mean
+// a migration that, if interrupted, loses wave tokens, and a wave token is issued once.
+
+/** One opener per database: opened once per page, created by `upgrade(db)` when new. */
+function database(name, version, upgrade) {
+  let opening = null;
+  return function open() {
+    if (!opening) {
+      opening = new Promise((resolve, reject) => {
+        const request = indexedDB.open(name, version);
+        request.onupgradeneeded = () => upgrade(request.result);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    }
+    return opening;
+  };
+}
+
+const waves = database("candor", 1, (db) => {
+  if (!db.objectStoreNames.contains("tokens")) db.createObjectStore("tokens", { keyPath: "campaignId" });
+  if (!db.objectStoreNames.contains("receipts")) db.createObjectStore("receipts", { keyPath: "receipt" });
+});
+
+const threads = database("candor-threads", 1, (db) => {
+  db.createObjectStore("tokens", { keyPath: "id", autoIncrement: true });
+  db.createObjectStore("threads", { keyPath: "threadId" });
+});
+
+/**
+ * Run `work(objectStore, settle)` in one transaction and resolve, once it has committed,
+ * with the result of the request `work` returns, or with what it passed to `settle`.
+ * Resolving on commit (not on the request's success) means a caller never acts on a
+ * write that was then rolled back.
+ */
+async function transact(open, name, mode, work) {
+  const db = await open();
+  const tx = db.transaction(name, mode);
+  let value;
+  const request = work(tx.objectStore(name), (settled) => { value = settled; });
+  if (request instanceof IDBRequest) request.addEventListener("success", () => { value = request.result; });
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve(value);
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** Wave tokens, one record per wave: {campaignId, state, keyId, token?, issuedOn?, title?, receipt?}. */
+export const waveTokens = {
+  get: (campaignId) => transact(waves, "tokens", "readonly", (s) => s.get(campaignId)),
+  put: (record) => transact(waves, "tokens", "readwrite", (s) => { s.put(record); }),
+  /** Store only when this wave has no record yet; resolves whether it was stored. */
+  add: (record) => transact(waves, "tokens", "readwrite", (s, settle) => {
+    settle(true);
+    s.add(record).onerror = (event) => {
+      settle(false); // the key exists: keep what is there, and let the transaction finish
+      event.preventDefault();
+    };
+  }).catch(() => false),
+};
+
+export const receipts = {
+  all: () => transact(waves, "receipts", "readonly", (s) => s.getAll()),
+  put: (record) => transact(waves, "receipts", "readwrite", (s) => { s.put(record); }),
+};
+
+/** Thread tokens, many per period ("YYYY-MM"): {id, keyId, period, token}. */
+export const threadTokens = {
+  all: () => transact(threads, "tokens", "readonly", (s) => s.getAll()),
+  add: (record) => transact(threads, "tokens", "readwrite", (s) => s.add(record)),
+  /** Drop every token of a period not in `periods` (one transaction). */
+  keepOnly: (periods) => transact(threads, "tokens", "readwrite", (s) => {
+    s.getAll().onsuccess = (event) => {
+      for (const t of event.target.result) if (!periods.includes(t.period)) s.delete(t.id);
+    };
+  }),
+  /** Take one token of an accepted key id out of the store (one transaction); null when none. */
+  take: (keyIds) => transact(threads, "tokens", "readwrite", (s, settle) => {
+    settle(null);
+    s.getAll().onsuccess = (event) => {
+      const usable = event.target.result.filter((t) => keyIds.includes(t.keyId));
+      if (!usable.length) return;
+      const taken = usable[Math.floor(Math.random() * usable.length)];
+      s.delete(taken.id);
+      settle(taken);
+    };
+  }),
+};
+
+/** Threads opened or followed here: {threadId, secret, title, service, openedOn}. */
+export const keptThreads = {
+  all: () => transact(threads, "threads", "readonly", (s) => s.getAll()),
+  get: (threadId) => transact(threads, "threads", "readonly", (s) => s.get(threadId)),
+  put: (record) => transact(threads, "threads", "readwrite", (s) => { s.put(record); }),
+  remove: (threadId) => transact(threads, "threads", "readwrite", (s) => { s.delete(threadId); }),
+};

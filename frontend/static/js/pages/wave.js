@@ -1,0 +1,142 @@
+// One wave: its settings, progress (rounded down to multiples of k) and, once it has closed, its report.
+// An open wave has no results: two reads a response apart would give that response away.
+import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
+
+const root = document.getElementById("wave");
+const id = root.dataset.campaignId;
+
+/** A progress count as the API gives it: rounded down to a whole multiple of k, null below k. */
+function count(value, k) {
+  return value === null || value === undefined
+    ? el("span", { class: "suppressed" }, `fewer than ${k}`)
+    : `at least ${value}`;
+}
+
+const SUPPRESSED = (v) => v !== null && typeof v === "object" && v.suppressed === true;
+
+/** A report value: numbers to two places, the suppressed marker as "suppressed". */
+function cell(value) {
+  if (SUPPRESSED(value)) return el("td", { class: "suppressed" }, "suppressed");
+  if (value === null || value === undefined) return el("td", {}, "—");
+  if (typeof value === "number") return el("td", { class: "num" }, Number.isInteger(value) ? String(value) : value.toFixed(2));
+  if (typeof value === "object") return el("td", {}, JSON.stringify(value));
+  return el("td", {}, String(value));
+}
+
+const COLUMNS = [
+  ["title", "Dimension"], ["key", "Key"], ["dimension", "Dimension"], ["n", "n"],
+  ["mean_expectation", "Mean E"], ["mean_minimum", "Mean min"], ["mean_desired", "Mean desired"],
+  ["mean_perception", "Mean P"], ["mean_gap", "Gap"], ["ci_low", "CI low"], ["ci_high", "CI high"],
+  ["p_adjusted", "p (adjusted)"], ["d_z", "d_z"], ["importance_weight", "Weight"],
+];
+
+/** One table of report rows, with the columns this report has. */
+function rowsTable(caption, rows, columns = COLUMNS) {
+  if (SUPPRESSED(rows)) return el("p", { class: "suppressed" }, `${caption}: suppressed (${rows.reason}).`);
+  if (!Array.isArray(rows) || rows.length === 0) return null;
+  const present = columns.filter(([key]) => rows.some((row) => key in row));
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, present.map(([, label]) => el("th", { scope: "col" }, label)))),
+    el("tbody", {}, rows.map((row) => el("tr", {}, present.map(([key]) => cell(row[key])))))));
+}
+
+/** Fetch one SVG chart and place it inline (its <title> and <desc> stay readable). */
+async function chart(name) {
+  let response;
+  try {
+    response = await fetch(`/api/campaigns/${id}/charts/${name}`, { credentials: "same-origin" });
+  } catch {
+    return null;
+  }
+  if (!response.ok || !(response.headers.get("content-type") || "").includes("svg")) return null;
+  const doc = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  const svg = doc.documentElement;
+  if (svg.nodeName !== "svg") return null;
+  // Charts are our own markup; still, nothing active is carried over.
+  for (const node of svg.querySelectorAll("script, foreignObject")) node.remove();
+  for (const node of [svg, ...svg.querySelectorAll("*")]) {
+    for (const attr of [...node.attributes]) {
+      if (/^on/i.test(attr.name) || attr.name === "style" || /^\s*javascript:/i.test(attr.value)) node.removeAttribute(attr.name);
+    }
+  }
+  return el("figure", { class: "chart" }, document.importNode(svg, true));
+}
+
+async function reportParts(report) {
+  const out = [];
+  if (typeof report.n === "number") out.push(el("p", { id: "report-n" }, `Responses analysed: ${report.n}.`));
+  else if (SUPPRESSED(report.n)) out.push(el("p", { id: "report-n", class: "suppressed" }, `Responses analysed: suppressed (${report.n.reason}).`));
+  if (report.suppressed === true) {
+    out.push(el("p", { class: "suppressed", id: "report-suppressed" }, `The report is suppressed until enough people have answered: ${report.reason || (report.n && report.n.reason) || "too few responses"}.`));
+    return out;
+  }
+  if (report.gap_definition) out.push(el("p", { class: "muted" }, report.gap_definition));
+  const charts = (await Promise.all(["dimension-gaps", "item-gaps", "importance-performance"].map(chart))).filter(Boolean);
+  if (charts.length) out.push(el("h3", {}, "Charts"), charts);
+  out.push(rowsTable("Dimensions", report.dimensions), rowsTable("Items", report.items));
+  if (Array.isArray(report.candidates)) {
+    out.push(el("h3", {}, "Ranked action candidates"));
+    out.push(report.candidates.length
+      ? el("ol", {}, report.candidates.map((c) => el("li", {}, el("strong", {}, c.target), ` (priority ${Number(c.priority).toFixed(2)}): `, c.reason)))
+      : el("p", {}, "No gap stays significant after adjustment, so there is no candidate."));
+    if (report.priority_formula) out.push(el("p", { class: "muted" }, `Priority: ${report.priority_formula}`));
+  }
+  const comments = report.comments;
+  out.push(el("h3", {}, "Comments"));
+  if (SUPPRESSED(comments)) out.push(el("p", { class: "suppressed" }, `Comments are suppressed (${comments.reason}).`));
+  else if (comments && comments.by_prompt) {
+    const lists = Object.entries(comments.by_prompt).map(([prompt, texts]) => [el("h4", {}, prompt), el("ul", {}, texts.map((t) => el("li", {}, t)))]);
+    out.push(lists.length ? lists : el("p", {}, "No comments."));
+  }
+  if (Array.isArray(report.notes) && report.notes.length) out.push(el("h3", {}, "Notes"), el("ul", {}, report.notes.map((n) => el("li", {}, String(n)))));
+  return out;
+}
+
+const waveResult = await fetchJson(`/api/campaigns/${id}`);
+if (!waveResult.ok) {
+  show(root, el("h1", {}, "Wave report"), el("p", { class: "alert", role: "alert" }, problemText(waveResult, "Could not load the wave.")));
+} else {
+  const wave = waveResult.body;
+  const closed = wave.status === "closed";
+  const [progress, report] = await Promise.all([
+    fetchJson(`/api/campaigns/${id}/progress`),
+    closed ? fetchJson(`/api/campaigns/${id}/report`) : null,
+  ]);
+  const parts = [
+    el("h1", { id: "wave-title" }, wave.title),
+    el("p", { class: "muted" }, `${wave.service.name} · ${wave.instrument_id} · ${wave.status} · ${wave.opens_on} – ${wave.closes_on}`),
+    el("h2", {}, "Thresholds and key"),
+    el("ul", {},
+      el("li", {}, `Scores shown from ${wave.k_scores} answers; comments from ${wave.k_comments}.`),
+      el("li", {}, "Token key id: ", wave.token_key_id ? el("code", {}, groupHex(wave.token_key_id)) : "none yet (the key is made when the wave opens)")),
+    el("h2", {}, "Progress"),
+  ];
+  if (progress.ok) {
+    parts.push(el("dl", {},
+      el("dt", {}, "Tokens issued"), el("dd", { id: "tokens-issued" }, count(progress.body.tokens_issued, progress.body.k)),
+      el("dt", {}, "Answers"), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))),
+      el("p", { class: "hint", id: "progress-rounding" }, progress.body.rounding));
+  } else {
+    parts.push(el("p", {}, problemText(progress, "Progress is not available.")));
+  }
+  parts.push(el("h2", {}, "Report"));
+  if (!closed) {
+    parts.push(el("p", { id: "report-not-yet" }, `Results appear when the wave closes on ${wave.closes_on}. `,
+      "Until then nothing is shown, so that no one can compare two readings and learn one person’s answers."));
+  } else if (report.status === 409) {
+    parts.push(el("p", { id: "report-not-yet" }, problemText(report, `Results appear when the wave closes on ${wave.closes_on}.`)));
+  } else if (report.ok && report.body) {
+    // Exports hold the report's aggregates only: suppressed cells stay suppressed, comments stay out.
+    parts.push(el("p", { class: "actions", id: "report-exports" },
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, "Download the report (CSV)"),
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/json`, download: "" }, "Download the report (JSON)")),
+      el("p", { class: "hint" }, "The downloads hold the report's figures (suppressed cells stay suppressed), not its comments."));
+    parts.push(...(await reportParts(report.body)));
+  } else if (report.status === 404) {
+    parts.push(el("p", { id: "no-report" }, "The gap report is not available yet."));
+  } else {
+    parts.push(el("p", {}, problemText(report, "The report could not be loaded.")));
+  }
+  show(root, parts);
+}

@@ -1,0 +1,113 @@
+// Survey waves: the list (managers, admins, owners) and, for managers, create/open/close.
+import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
+import { clearFieldErrors, showFieldErrors } from "../lib/field-errors.js";
+import { field } from "../lib/forms.js";
+
+const list = document.getElementById("waves");
+const canManage = list.dataset.canManage === "true";
+const createBox = document.getElementById("create-wave");
+
+function statusBadge(status) {
+  return el("span", { class: `status status-${status}` }, status);
+}
+
+async function act(wave, verb, message) {
+  const result = await fetchJson(`/api/campaigns/${wave.id}/${verb}`, { method: "POST" });
+  if (result.ok) {
+    await load(`“${wave.title}” is now ${result.body.status}.`);
+  } else {
+    show(message, el("p", { class: "alert", role: "alert" }, problemText(result, `Could not ${verb} the wave.`)));
+  }
+}
+
+async function load(announce = "") {
+  const result = await fetchJson("/api/campaigns");
+  if (result.status === 404) return show(list, el("p", {}, "No waves yet."));
+  if (!result.ok) return show(list, el("p", { class: "alert", role: "alert" }, problemText(result, "Could not load the waves.")));
+  const waves = result.body;
+  const message = el("div", { id: "wave-message", role: "status" }, announce ? el("p", { class: "success" }, announce) : null);
+  if (waves.length === 0) return show(list, message, el("p", {}, "No waves yet."));
+  const rows = waves.map((wave) => el("tr", { "data-campaign-id": wave.id },
+    el("th", { scope: "row" }, el("a", { href: `/waves/${wave.id}` }, wave.title)),
+    el("td", {}, wave.service.name),
+    el("td", {}, statusBadge(wave.status)),
+    el("td", {}, `${wave.opens_on} – ${wave.closes_on}`),
+    el("td", { class: "num" }, `${wave.k_scores} / ${wave.k_comments}`),
+    el("td", {}, wave.token_key_id ? el("code", { title: wave.token_key_id }, groupHex(wave.token_key_id.slice(0, 16)), "…") : "—"),
+    canManage ? el("td", {},
+      wave.status === "draft" ? el("button", { type: "button", class: "secondary", onclick: () => act(wave, "open", message) }, "Open", el("span", { class: "visually-hidden" }, ` ${wave.title}`)) : null,
+      wave.status === "open" ? el("button", { type: "button", class: "secondary", onclick: () => act(wave, "close", message) }, "Close", el("span", { class: "visually-hidden" }, ` ${wave.title}`)) : null) : null));
+  show(list, message, el("div", { class: "table-wrap" }, el("table", {},
+    el("caption", { class: "visually-hidden" }, "Survey waves"),
+    el("thead", {}, el("tr", {},
+      el("th", { scope: "col" }, "Wave"), el("th", { scope: "col" }, "Service"), el("th", { scope: "col" }, "Status"),
+      el("th", { scope: "col" }, "Dates"), el("th", { scope: "col", class: "num" }, "k scores / comments"),
+      el("th", { scope: "col" }, "Token key id"), canManage ? el("th", { scope: "col" }, "Actions") : null)),
+    el("tbody", {}, rows))));
+}
+
+function select(id, name, options) {
+  return el("select", { id, name, required: true }, el("option", { value: "" }, "Choose…"),
+    options.map(([value, text]) => el("option", { value }, text)));
+}
+
+async function buildCreateForm() {
+  const [services, instruments, groups] = await Promise.all([
+    fetchJson("/api/services"), fetchJson("/api/instruments"), fetchJson("/api/groups"),
+  ]);
+  if (!services.ok || !instruments.ok || !groups.ok) {
+    return show(createBox, el("p", { class: "alert", role: "alert" }, problemText([services, instruments, groups].find((r) => !r.ok), "Could not load the choices.")));
+  }
+  const inputs = {
+    title: el("input", { id: "w-title", name: "title", type: "text", required: true, maxlength: "200" }),
+    description: el("textarea", { id: "w-description", name: "description" }),
+    service_id: select("w-service", "service_id", services.body.map((s) => [s.id, s.name])),
+    instrument_id: select("w-instrument", "instrument_id", instruments.body.map((i) => [i.id, `${i.title} (${i.id} ${i.version})`])),
+    audience_group_id: select("w-audience", "audience_group_id", groups.body.map((g) => [g.id, `${g.name} (${g.member_count} people)`])),
+    opens_on: el("input", { id: "w-opens", name: "opens_on", type: "date", required: true }),
+    closes_on: el("input", { id: "w-closes", name: "closes_on", type: "date", required: true }),
+    k_scores: el("input", { id: "w-k-scores", name: "k_scores", type: "number", min: "2", step: "1", value: "5" }),
+    k_comments: el("input", { id: "w-k-comments", name: "k_comments", type: "number", min: "2", step: "1", value: "10" }),
+  };
+  for (const [name, input] of Object.entries(inputs)) input.dataset.field = name;
+  const summary = el("div", { class: "alert", role: "alert", tabindex: "-1", hidden: true, id: "create-errors" });
+  const form = el("form", { id: "create-form", class: "stack", novalidate: true },
+    summary,
+    field(inputs.title, "Title"),
+    field(inputs.description, "Description (optional)"),
+    field(inputs.service_id, "Service"),
+    field(inputs.instrument_id, "Instrument"),
+    field(inputs.audience_group_id, "Audience group", "Who may answer. A wave's audience must have at least k people."),
+    field(inputs.opens_on, "Opens on"),
+    field(inputs.closes_on, "Closes on"),
+    field(inputs.k_scores, "k for scores", "Scores stay suppressed until at least this many people answered."),
+    field(inputs.k_comments, "k for comments", "Comments stay hidden until at least this many people answered."),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, "Create the wave (as a draft)")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFieldErrors(form);
+    const body = {};
+    for (const [name, input] of Object.entries(inputs)) {
+      const value = input.value.trim();
+      if (value === "" && ["description", "k_scores", "k_comments"].includes(name)) continue;
+      body[name] = name.startsWith("k_") ? Number(value) : value;
+    }
+    const missing = Object.entries(inputs).filter(([name, input]) => input.required && !body[name]).map(([name]) => ({ field: name, reason: "Required." }));
+    const result = missing.length ? { ok: false, status: 422, body: { errors: missing } } : await fetchJson("/api/campaigns", { method: "POST", json: body });
+    if (result.ok) {
+      form.reset();
+      summary.hidden = true;
+      await load(`Created “${result.body.title}” as a draft. Open it when you are ready.`);
+      document.getElementById("wave-message")?.querySelector("p")?.setAttribute("tabindex", "-1");
+      document.getElementById("wave-message")?.querySelector("p")?.focus();
+      return;
+    }
+    showFieldErrors(form, summary, (result.body && result.body.errors) || [], {
+      heading: "The wave was not created", fallback: problemText(result, "Could not create the wave."),
+    });
+  });
+  show(createBox, form);
+}
+
+await load();
+if (canManage && createBox) await buildCreateForm();
