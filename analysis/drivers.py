@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.moments import FloatArray, as_matrix, as_vector, check_confidence
+from analysis.moments import BoolArray, FloatArray, IntArray, as_matrix, as_vector, check_confidence
 
 __all__ = [
     "MAX_DOMINANCE_PREDICTORS",
@@ -44,12 +44,18 @@ __all__ = [
     "general_dominance",
     "key_drivers",
     "relative_weights",
+    "resamples_for",
 ]
 
 # 2**10 subsets, each a small solve, per bootstrap resample: still well under a second.
 MAX_DOMINANCE_PREDICTORS = 10
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 20001  # Johnson (2000): any fixed seed; this one names the method's year
+# Resamples x resample size above which fewer resamples are drawn (resamples_for), the
+# largest resample (bigger waves use the m-out-of-n bootstrap), and resamples per chunk.
+BOOTSTRAP_BUDGET = 4_000_000
+MAX_RESAMPLE_SIZE = 20_000
+RESAMPLE_CHUNK = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,30 +106,23 @@ class Disagreement:
 
 
 def _split(corr: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Predictor block and predictor-outcome column of a correlation matrix whose last
-    row and column are the outcome."""
-    return corr[:-1, :-1], corr[:-1, -1]
-
-
-def _r_squared(rxx: FloatArray, rxy: FloatArray) -> float:
-    if rxy.size == 0:
-        return 0.0
-    beta = np.linalg.solve(rxx, rxy)
-    return float(rxy @ beta)
+    """Predictor blocks and predictor-outcome columns of (a stack of) correlation matrices
+    whose last row and column are the outcome."""
+    return corr[..., :-1, :-1], corr[..., :-1, -1]
 
 
 def relative_weights(corr: FloatArray) -> FloatArray:
-    """Johnson's (2000) raw relative weights from a correlation matrix.
+    """Johnson's (2000) raw relative weights from a correlation matrix (or a stack of them).
 
     Parameters
     ----------
-    corr : ndarray, shape (p + 1, p + 1)
+    corr : ndarray, shape (p + 1, p + 1) or (B, p + 1, p + 1)
         Correlations of the ``p`` predictors and, last, the outcome; the predictor block
         must be positive definite.
 
     Returns
     -------
-    ndarray, shape (p,)
+    ndarray, shape (p,) or (B, p)
         ``eps_j = sum_k Lambda_jk**2 * beta_k**2`` with ``Lambda = Rxx**(1/2)`` (the
         loadings of the predictors on their orthogonal counterparts) and
         ``beta = Lambda**-1 rxy``; they sum to the model's R².
@@ -132,50 +131,109 @@ def relative_weights(corr: FloatArray) -> FloatArray:
     values, vectors = np.linalg.eigh(rxx)
     if values.size and float(values.min()) <= 1e-12:
         raise np.linalg.LinAlgError("the predictors are collinear: their correlation matrix is singular")
-    loadings = (vectors * np.sqrt(values)) @ vectors.T
-    beta = np.linalg.solve(loadings, rxy)
-    return np.asarray((loadings**2) @ (beta**2), dtype=np.float64)
+    loadings = (vectors * np.sqrt(values)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+    beta = np.linalg.solve(loadings, rxy[..., None])[..., 0]
+    return np.asarray(((loadings**2) @ (beta**2)[..., None])[..., 0], dtype=np.float64)
+
+
+def _dominance_plan(p: int) -> tuple[list[IntArray], FloatArray]:
+    """The subsets of each size (as index arrays, in mask order within the size) and the
+    matrix ``M`` with general dominance = ``M @ r2`` over all ``2**p`` subsets' R².
+
+    General dominance is linear in the subsets' R²: for predictor ``j``,
+    ``(1/p) sum_k C(p-1, k)**-1 sum_{|S| = k, j not in S} (R²(S + j) - R²(S))``.
+    """
+    masks = range(1 << p)
+    sizes = [bin(mask).count("1") for mask in masks]
+    by_size: list[IntArray] = []
+    for s in range(p + 1):
+        subsets = [[i for i in range(p) if mask >> i & 1] for mask in masks if sizes[mask] == s]
+        by_size.append(np.array(subsets, dtype=np.int64).reshape(len(subsets), s))
+    m = np.zeros((p, 1 << p))
+    for j in range(p):
+        bit = 1 << j
+        for mask in masks:
+            if not mask & bit:
+                share = 1.0 / (p * math.comb(p - 1, sizes[mask]))
+                m[j, mask | bit] += share
+                m[j, mask] -= share
+    return by_size, m
+
+
+def _subset_r2(rxx: FloatArray, rxy: FloatArray, by_size: list[IntArray]) -> FloatArray:
+    """R² of every subset of predictors, shape (B, 2**p), in mask order."""
+    batch, p = rxy.shape[0], rxy.shape[1]
+    r2 = np.zeros((batch, 1 << p))
+    masks_by_size: list[list[int]] = [[] for _ in range(p + 1)]
+    for mask in range(1 << p):
+        masks_by_size[bin(mask).count("1")].append(mask)
+    for size in range(1, p + 1):
+        idx = by_size[size]
+        sub = rxx[:, idx[:, :, None], idx[:, None, :]]  # (B, subsets, size, size)
+        v = rxy[:, idx]  # (B, subsets, size)
+        beta = np.linalg.solve(sub, v[..., None])[..., 0]
+        r2[:, masks_by_size[size]] = (v * beta).sum(axis=-1)
+    return r2
 
 
 def general_dominance(corr: FloatArray) -> FloatArray:
-    """Budescu's (1993) general dominance weights from a correlation matrix.
+    """Budescu's (1993) general dominance weights from a correlation matrix (or a stack).
 
     For predictor ``j``: the mean over subset sizes ``k = 0 ... p-1`` of the mean, over
     the subsets ``S`` of the other predictors with ``|S| = k``, of
     ``R²(S + j) - R²(S)``. They sum to the full model's R².
     """
     rxx, rxy = _split(corr)
-    p = rxy.size
+    p = rxy.shape[-1]
     if p > MAX_DOMINANCE_PREDICTORS:
         raise ValueError(f"dominance analysis needs {MAX_DOMINANCE_PREDICTORS} predictors or fewer, got {p}")
-    r2 = np.zeros(1 << p)
-    for mask in range(1, 1 << p):
-        idx = [i for i in range(p) if mask >> i & 1]
-        r2[mask] = _r_squared(rxx[np.ix_(idx, idx)], rxy[idx])
-    sizes = np.array([bin(mask).count("1") for mask in range(1 << p)])
-    out = np.zeros(p)
-    for j in range(p):
-        bit = 1 << j
-        without = np.array([mask for mask in range(1 << p) if not mask & bit])
-        gains = r2[without | bit] - r2[without]
-        by_size = [gains[sizes[without] == k].mean() for k in range(p)]
-        out[j] = float(np.mean(by_size))
-    return out
+    by_size, m = _dominance_plan(p)
+    stacked = rxx.ndim == 3
+    r2 = _subset_r2(rxx if stacked else rxx[None], rxy if stacked else rxy[None], by_size)
+    out = r2 @ m.T
+    return np.asarray(out if stacked else out[0], dtype=np.float64)
 
 
 def _corr(data: FloatArray) -> FloatArray:
     return np.asarray(np.corrcoef(data, rowvar=False), dtype=np.float64)
 
 
-def _percentile(samples: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray]:
+def _resampled_corr(data: FloatArray, draws: IntArray) -> tuple[FloatArray, BoolArray]:
+    """Correlation matrices of bootstrap resamples given as row indexes ``(B, m)``, in
+    chunks (bounded memory); and which resamples have no constant column."""
+    centred = data - data.mean(axis=0)
+    q = centred.shape[1]
+    out = np.empty((draws.shape[0], q, q))
+    for start in range(0, draws.shape[0], RESAMPLE_CHUNK):
+        x = centred[draws[start:start + RESAMPLE_CHUNK]]  # (b, m, q)
+        mean = x.mean(axis=1)
+        out[start:start + RESAMPLE_CHUNK] = (np.swapaxes(x, 1, 2) @ x / x.shape[1]
+                                             - mean[:, :, None] * mean[:, None, :])
+    var = np.diagonal(out, axis1=1, axis2=2)
+    floor = 1e-12 * max(1.0, float(np.abs(centred).max()) ** 2)
+    usable: BoolArray = np.asarray(np.all(var > floor, axis=1), dtype=np.bool_)
+    sd = np.sqrt(np.where(usable[:, None], var, 1.0))
+    return out / (sd[:, :, None] * sd[:, None, :]), usable
+
+
+def _percentile(samples: FloatArray, confidence: float, estimate: FloatArray,
+                scale: float) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval; with ``scale < 1`` (an m-out-of-n bootstrap) the percentiles'
+    distances from the estimate shrink by ``scale = sqrt(m / n)``."""
     tail = (1.0 - confidence) / 2.0 * 100.0
     low = np.nanpercentile(samples, tail, axis=0)
     high = np.nanpercentile(samples, 100.0 - tail, axis=0)
-    return low, high
+    return estimate + scale * (low - estimate), estimate + scale * (high - estimate)
 
 
 def _maybe(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
+
+
+def resamples_for(n: int, requested: int = DEFAULT_RESAMPLES) -> int:
+    """Bootstrap resamples for ``n`` respondents: ``requested``, fewer for large waves
+    (the work grows with resamples × resample size), never below 200."""
+    return min(requested, max(200, BOOTSTRAP_BUDGET // max(min(n, MAX_RESAMPLE_SIZE), 1)))
 
 
 def key_drivers(
@@ -206,8 +264,8 @@ def key_drivers(
     DriverAnalysis or None
         ``None`` when fewer than ``p + 2`` complete rows remain or a column (or the
         outcome) has no variance: no regression can be fitted then. Resamples in which a
-        column is constant are skipped (they are rare for real survey data; their number
-        lowers ``resamples`` in the result).
+        column is constant or the predictors are collinear are skipped (rare for real
+        survey data; their number lowers ``resamples`` in the result).
     """
     check_confidence(confidence)
     x = as_matrix(predictors, "predictors")
@@ -228,31 +286,30 @@ def key_drivers(
     except np.linalg.LinAlgError:
         return None
     with_dominance = p <= MAX_DOMINANCE_PREDICTORS
-    dominance = general_dominance(_corr(data)) if with_dominance else np.full(p, math.nan, dtype=np.float64)
+    nan: FloatArray = np.full(p, math.nan, dtype=np.float64)
+    dominance = general_dominance(_corr(data)) if with_dominance else nan
     r2 = float(weights.sum())
 
     rng = np.random.default_rng(seed)
-    boot_w: list[FloatArray] = []
-    boot_d: list[FloatArray] = []
-    nan: FloatArray = np.full(p, math.nan, dtype=np.float64)
-    for _ in range(resamples):
-        sample = data[rng.integers(0, n, size=n)]
-        if bool((sample.std(axis=0) == 0).any()):
-            continue
-        corr = _corr(sample)
-        try:
-            boot_w.append(relative_weights(corr))
-            boot_d.append(general_dominance(corr) if with_dominance else nan)
-        except np.linalg.LinAlgError:
-            continue
-    used = len(boot_w)
+    # Above MAX_RESAMPLE_SIZE respondents each resample draws m of them and the intervals
+    # are rescaled by sqrt(m / n) (the m-out-of-n bootstrap; Bickel, Götze & van Zwet 1997,
+    # Statistica Sinica 7, 1-31): R² and its parts are smooth functions of the moments.
+    m = min(n, MAX_RESAMPLE_SIZE)
+    scale = math.sqrt(m / n)
+    corr, usable = _resampled_corr(data, rng.integers(0, n, size=(resamples, m)))
+    corr = corr[usable]
+    if corr.shape[0]:
+        eigen = np.linalg.eigvalsh(corr[:, :-1, :-1])
+        corr = corr[eigen.min(axis=1) > 1e-12]  # collinear resamples have no weights
+    used = int(corr.shape[0])
     if used:
-        w = np.array(boot_w)
+        w = relative_weights(corr)
         r2_samples = w.sum(axis=1)
-        w_low, w_high = _percentile(w, confidence)
-        s_low, s_high = _percentile(w / r2_samples[:, None], confidence)
-        d_low, d_high = _percentile(np.array(boot_d), confidence) if with_dominance else (nan, nan)
-        r_low, r_high = _percentile(r2_samples[:, None], confidence)
+        w_low, w_high = _percentile(w, confidence, weights, scale)
+        s_low, s_high = _percentile(w / r2_samples[:, None], confidence, weights / r2, scale)
+        d_low, d_high = (_percentile(general_dominance(corr), confidence, dominance, scale) if with_dominance
+                         else (nan, nan))
+        r_low, r_high = _percentile(r2_samples[:, None], confidence, np.array([r2]), scale)
         r2_low, r2_high = _maybe(float(r_low[0])), _maybe(float(r_high[0]))
     else:
         w_low = w_high = s_low = s_high = d_low = d_high = nan

@@ -20,6 +20,19 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType
 
 __all__ = [
+    "Change",
+    "DriverRow",
+    "Drivers",
+    "FocusArea",
+    "OverallScore",
+    "ResponseRate",
+    "Strength",
+    "Summary",
+    "ThemeRow",
+    "Themes",
+    "Trend",
+    "TrendPoint",
+    "TrendValue",
     "UNSET",
     "ReportStruct",
     "AlphaItem",
@@ -326,3 +339,166 @@ class ChangeReport(ReportStruct, frozen=True, kw_only=True):
     method: str
     items: tuple[ChangeRow | SuppressedRow, ...]
     dimensions: tuple[ChangeRow | SuppressedRow, ...]
+
+
+# --- The decision view (analysis.decision) -------------------------------------------
+
+
+class OverallScore(ReportStruct, frozen=True, kw_only=True):
+    """The mean of respondents' overall scores (``score``: "gap" or "perception") with its interval."""
+
+    score: str
+    n: int
+    mean: float
+    ci_low: float | None
+    ci_high: float | None
+    definition: str
+
+
+class ResponseRate(ReportStruct, frozen=True, kw_only=True):
+    """Responses in whole multiples of k, against the audience the wave was sent to."""
+
+    responses: int | Suppressed
+    audience: int | None
+    rate_at_least: float | None
+    text: str
+
+
+class Change(ReportStruct, frozen=True, kw_only=True):
+    """The overall score against the previous closed wave of the same service and instrument."""
+
+    previous_wave_id: str
+    previous_title: str
+    previous_closes_on: str
+    score: str
+    n_before: int
+    n_after: int
+    mean_before: float
+    mean_after: float
+    difference: float
+    ci_low: float | None
+    ci_high: float | None
+    verdict: str
+    sentence: str
+
+
+class FocusArea(ReportStruct, frozen=True, kw_only=True):
+    """One of the top candidates, in the words respondents read, with its evidence."""
+
+    rank: int
+    level: str
+    key: str
+    dimension: str
+    dimension_title: str
+    wording: str
+    mean_gap: float
+    ci_low: float | None
+    ci_high: float
+    weight: float
+    priority: float
+    evidence: str
+
+
+class Strength(ReportStruct, frozen=True, kw_only=True):
+    """One of the best-scored items."""
+
+    key: str
+    dimension: str
+    wording: str
+    score: str
+    mean: float
+    ci_low: float | None
+    ci_high: float | None
+    evidence: str
+
+
+class Summary(ReportStruct, frozen=True, kw_only=True):
+    """What a manager reads first (:func:`analysis.decision.build_summary`)."""
+
+    overall_gap: OverallScore | Suppressed | None
+    overall_perception: OverallScore | Suppressed
+    response_rate: ResponseRate
+    change: Change | Suppressed | None
+    focus: tuple[FocusArea, ...]
+    strengths: tuple[Strength, ...]
+    priority_formula: str | None
+
+
+class DriverRow(ReportStruct, frozen=True, kw_only=True):
+    """One dimension's share of the explained variance in overall satisfaction."""
+
+    key: str
+    title: str
+    weight: float
+    weight_low: float | None
+    weight_high: float | None
+    share: float
+    share_low: float | None
+    share_high: float | None
+    dominance: float | None
+    dominance_low: float | None
+    dominance_high: float | None
+    stated_share: float | None
+    derived_rank: int | None
+    stated_rank: int | None
+    disagrees: bool | None
+
+
+class Drivers(ReportStruct, frozen=True, kw_only=True):
+    """Key-driver analysis of the overall-satisfaction item (:func:`analysis.decision.build_drivers`)."""
+
+    outcome: str
+    outcome_wording: str
+    n: int
+    r_squared: float | None
+    r_squared_low: float | None
+    r_squared_high: float | None
+    method: str
+    rows: tuple[DriverRow, ...]
+    note: str | None
+
+
+class ThemeRow(ReportStruct, frozen=True, kw_only=True):
+    label: str
+    terms: tuple[str, ...]
+    comments: int
+    dimension: str | None
+
+
+class Themes(ReportStruct, frozen=True, kw_only=True):
+    """Themes of the wave's comments (:func:`analysis.decision.build_themes`)."""
+
+    comments: int
+    themes: tuple[ThemeRow, ...]
+    other: int | None
+    method: str
+    note: str | None
+
+
+class TrendValue(ReportStruct, frozen=True, kw_only=True):
+    mean: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+
+
+class TrendPoint(ReportStruct, frozen=True, kw_only=True):
+    """One closed wave in the series of a service and instrument."""
+
+    wave_id: str
+    title: str
+    closes_on: str
+    score: str
+    n: int | None
+    overall: TrendValue | None
+    dimensions: dict[str, TrendValue]
+
+
+class Trend(ReportStruct, frozen=True, kw_only=True):
+    """Every closed wave of a service and instrument, oldest first."""
+
+    service: str
+    instrument: str
+    score: str
+    dimensions: tuple[str, ...]
+    points: tuple[TrendPoint, ...]

@@ -201,3 +201,25 @@ def test_derived_and_stated_importance_disagree_where_ranks_are_far_apart(kiosk)
     assert not any(r.disagrees for r in same)
     with pytest.raises(ValueError):
         compare_importance(result, [1.0, 2.0])
+
+
+def test_large_waves_use_a_rescaled_m_out_of_n_bootstrap_of_the_same_width(monkeypatch):
+    import analysis.drivers as drivers
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    common = rng.normal(size=n)
+    x = np.column_stack([common + rng.normal(size=n) for _ in range(3)])
+    y = x @ np.array([0.2, 0.5, 0.1]) + rng.normal(size=n)
+    monkeypatch.setattr(drivers, "MAX_RESAMPLE_SIZE", 5_000)
+    small = key_drivers(x, y, ["a", "b", "c"], resamples=300)
+    monkeypatch.setattr(drivers, "MAX_RESAMPLE_SIZE", n)
+    full = key_drivers(x, y, ["a", "b", "c"], resamples=300)
+    assert small is not None and full is not None
+    for s, f in zip(small.drivers, full.drivers, strict=True):
+        assert s.weight == f.weight
+        assert s.weight_low is not None and s.weight_high is not None
+        assert f.weight_low is not None and f.weight_high is not None
+        assert s.weight_low < s.weight < s.weight_high
+        width_small, width_full = s.weight_high - s.weight_low, f.weight_high - f.weight_low
+        assert 0.7 < width_small / width_full < 1.4
