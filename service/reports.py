@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -29,9 +29,22 @@ from litestar.types.empty import Empty
 from litestar.typing import FieldDefinition
 
 from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
+from analysis.decision import PreviousWave, build_drivers, build_summary, build_themes, trend_point
 from analysis.matrices import AnswerMatrices, matrices_from_arrays
+from analysis.moments import FloatArray
 from analysis.report import build_report
-from analysis.report_types import UNSET, GapReport, ReportStruct, Suppressed, suppressed
+from analysis.report_types import (
+    UNSET,
+    Drivers,
+    GapReport,
+    ReportStruct,
+    Summary,
+    Suppressed,
+    Themes,
+    Trend,
+    TrendPoint,
+    suppressed,
+)
 from instruments import Instrument
 from service.errors import Problem
 from service.lru import LRUCache
@@ -59,9 +72,14 @@ class Comments(ReportStruct, frozen=True, kw_only=True):
 
 
 class WaveReport(GapReport, frozen=True, kw_only=True):
-    """A closed wave's gap report and its comments (suppressed below ``k_comments``)."""
+    """A closed wave's gap report, its comments (suppressed below ``k_comments``) and the
+    decision view: the summary a manager reads first, the key drivers of overall
+    satisfaction and the comment themes (:mod:`analysis.decision`)."""
 
     comments: Comments | Suppressed
+    summary: Summary | Suppressed
+    drivers: Drivers | Suppressed | None
+    themes: Themes | Suppressed
 
 
 class ReportSchemaPlugin(OpenAPISchemaPlugin):
@@ -96,6 +114,14 @@ def _float_matrix(rows: list[Any], width: int) -> np.ndarray[Any, np.dtype[np.fl
     return np.array(rows, dtype=float).reshape(len(rows), width)
 
 
+class WaveData(NamedTuple):
+    """A wave's answer matrices and, row for row, its satisfaction answers (``NaN`` where
+    unanswered; ``None`` when the instrument asks none)."""
+
+    matrices: AnswerMatrices
+    satisfaction: FloatArray | None
+
+
 def matrices_from_rows(instrument: Instrument, item_values: list[Any], importance: list[Any] | None) -> AnswerMatrices:
     n_items, n_columns = len(instrument.items), len(instrument.columns)
     values = _float_matrix(item_values, n_items * n_columns).reshape(-1, n_items, n_columns)
@@ -106,10 +132,27 @@ def matrices_from_rows(instrument: Instrument, item_values: list[Any], importanc
     return matrices_from_arrays(instrument, values, imp)
 
 
+def _satisfaction_matrix(instrument: Instrument, rows: list[Any]) -> FloatArray | None:
+    width = len(instrument.satisfaction)
+    if not width:
+        return None
+    return _float_matrix([r if r is not None else [None] * width for r in rows], width)
+
+
+def _wave_data(instrument: Instrument, item_values: list[Any], importance: list[Any],
+               satisfaction: list[Any]) -> WaveData:
+    matrices = matrices_from_rows(instrument, item_values, importance if instrument.importance is not None else None)
+    return WaveData(matrices, _satisfaction_matrix(instrument, satisfaction))
+
+
+async def fetch_wave_data(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> WaveData:
+    """A wave's stored answers as matrices, built off the event loop."""
+    item_values, importance, satisfaction = await q.select_answer_arrays(db, campaign_id=campaign_id)
+    return await asyncio.to_thread(_wave_data, instrument, item_values, importance, satisfaction)
+
+
 async def fetch_matrices(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> AnswerMatrices:
-    item_values, importance = await q.select_answer_arrays(db, campaign_id=campaign_id)
-    return await asyncio.to_thread(matrices_from_rows, instrument, item_values,
-                                   importance if instrument.importance is not None else None)
+    return (await fetch_wave_data(db, instrument, campaign_id)).matrices
 
 
 async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int) -> Comments | Suppressed:
@@ -152,9 +195,46 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
     if (cached := cache.get(campaign.id)) is not None:
         return cached
     instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
-    matrices = await fetch_matrices(db, instrument, campaign.id)
-    report = await asyncio.to_thread(build_report, instrument, matrices, k_scores=campaign.k_scores)
-    comments = await fetch_comments(db, campaign.id, n=matrices.n, k_comments=campaign.k_comments)
-    wave = WaveReport(**msgspec.structs.asdict(report), comments=comments)
+    data = await fetch_wave_data(db, instrument, campaign.id)
+    comments = await fetch_comments(db, campaign.id, n=data.matrices.n, k_comments=campaign.k_comments)
+    series = await q.select_series(db, campaign_id=campaign.id)
+    here = next((i for i, w in enumerate(series) if w.id == campaign.id), None)
+    previous: PreviousWave | None = None
+    if here:
+        before = series[here - 1]
+        previous = PreviousWave(wave_id=str(before.id), title=before.title, closes_on=before.closes_on.isoformat(),
+                                matrices=await fetch_matrices(db, instrument, before.id))
+    audience = series[here].audience_size if here is not None else None
+    texts = None if isinstance(comments, Suppressed) else [t for ts in comments.by_prompt.values() for t in ts]
+
+    def analyse() -> WaveReport:
+        report = build_report(instrument, data.matrices, k_scores=campaign.k_scores)
+        return WaveReport(
+            **msgspec.structs.asdict(report), comments=comments,
+            summary=build_summary(instrument, report, data.matrices, audience=audience, previous=previous),
+            drivers=build_drivers(instrument, report, data.matrices, data.satisfaction),
+            themes=build_themes(texts, k_comments=campaign.k_comments),
+        )
+
+    wave = await asyncio.to_thread(analyse)
     cache.put(campaign.id, wave)
     return wave
+
+
+async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign) -> Trend:
+    """Every closed wave of the campaign's service and instrument, oldest first, each with
+    its overall and dimension scores (from the waves' own, cached, reports)."""
+    if campaign.status != "closed":
+        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
+    points: list[TrendPoint] = []
+    for wave in await q.select_series(db, campaign_id=campaign.id):
+        other = campaign if wave.id == campaign.id else await campaigns_q.select_campaign(db, campaign_id=wave.id)
+        if other is None:
+            continue
+        report = await closed_wave_report(state, db, other)
+        points.append(trend_point(report, report.summary, wave_id=str(wave.id), title=wave.title,
+                                  closes_on=wave.closes_on.isoformat()))
+    instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
+    return Trend(service=campaign.service.name, instrument=campaign.instrument_id,
+                 score="gap" if instrument.format != "perception-only" else "perception",
+                 dimensions=tuple(d.key for d in instrument.dimensions), points=tuple(points))

@@ -1,18 +1,32 @@
-"""Queries behind a wave's report: its stored answers and its comments."""
+"""Queries behind a wave's report: its stored answers, its comments, and its series."""
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 import asyncpg
+import msgspec
+
+
+class SeriesWave(msgspec.Struct, frozen=True):
+    """A closed wave of one service and instrument (a point of its trend)."""
+
+    id: UUID
+    title: str
+    closes_on: date
+    audience_size: int | None
 
 
 async def select_answer_arrays(
     conn: asyncpg.Connection, *, campaign_id: UUID
-) -> tuple[list[list[int | None]], list[list[int | None] | None]]:
-    """Every response's item values and importance arrays (instrument order), in storage order."""
-    rows = await conn.fetch("select item_values, importance from responses where campaign_id = $1", campaign_id)
-    return [r["item_values"] for r in rows], [r["importance"] for r in rows]
+) -> tuple[list[list[int | None]], list[list[int | None] | None], list[list[int | None] | None]]:
+    """Every response's item values, importance and satisfaction arrays (instrument
+    order), in storage order: row ``r`` of each list is the same response."""
+    rows = await conn.fetch(
+        "select item_values, importance, satisfaction from responses where campaign_id = $1", campaign_id
+    )
+    return [r["item_values"] for r in rows], [r["importance"] for r in rows], [r["satisfaction"] for r in rows]
 
 
 async def select_comments(conn: asyncpg.Connection, *, campaign_id: UUID) -> list[tuple[str, str]]:
@@ -21,3 +35,21 @@ async def select_comments(conn: asyncpg.Connection, *, campaign_id: UUID) -> lis
         "select key, value from responses, jsonb_each_text(comments) where campaign_id = $1", campaign_id
     )
     return [(r["key"], r["value"]) for r in rows]
+
+
+async def select_series(conn: asyncpg.Connection, *, campaign_id: UUID) -> list[SeriesWave]:
+    """The closed waves of this wave's service with the very same instrument (hash), the
+    oldest first: the waves whose scores can be compared with this one's."""
+    rows = await conn.fetch(
+        """
+        select c.id, c.title, c.closes_on, c.audience_size
+        from campaigns c
+        join campaigns this on this.id = $1
+        where c.service_id = this.service_id and c.instrument_hash = this.instrument_hash
+          and c.status = 'closed'
+        order by c.closes_on, c.opened_on, c.id
+        """,
+        campaign_id,
+    )
+    return [SeriesWave(id=r["id"], title=r["title"], closes_on=r["closes_on"], audience_size=r["audience_size"])
+            for r in rows]
