@@ -125,6 +125,7 @@ async def load(port: int, path: str, body: bytes, headers: list[str], count: int
 
 async def prepare(url: str, kek: bytes, tokens_needed: int) -> tuple[str, list[str]]:
     """An opened wave and ``tokens_needed`` Authorization headers for it."""
+    from service import transparency
     from service.issuance import WAVE, generate_keys
     from service.passwords import hash_password
     from service.queries import campaigns as q
@@ -150,9 +151,9 @@ async def prepare(url: str, kek: bytes, tokens_needed: int) -> tuple[str, list[s
         keys = await generate_keys(WAVE, campaign_id, issuer_name="localhost", kek=kek)
         campaign = await q.select_campaign(conn, campaign_id=campaign_id)
         manifest = build_manifest(campaign, keys, size)
-        await q.open_campaign(conn, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
-                              token_key=keys.token_key, token_key_id=keys.token_key_id, challenge=keys.challenge,
-                              private_key=keys.private_key, audience_size=size)
+        async with conn.transaction():
+            await transparency.open_wave(conn, keys=keys, manifest=manifest, manifest_hash=canonical_hash(manifest),
+                                         audience_size=size, kek=kek)
         stored: CampaignKeys = await q.select_keys(conn, campaign_id=campaign_id)
     finally:
         await conn.close()

@@ -1,4 +1,5 @@
-"""Candor's pure cryptography: RFC 9474 blind RSA, RFC 9578 type-2 Privacy Pass tokens, issuer keys.
+"""Candor's pure cryptography: RFC 9474 blind RSA, RFC 9578 type-2 Privacy Pass tokens, issuer keys,
+and the RFC 9162 Merkle tree of the key transparency log.
 
 No I/O, no web framework, no database: the service imports this package, never the reverse.
 """
@@ -28,18 +29,41 @@ from .tokens import (
     parse_www_authenticate,
     verify_token,
 )
+from .transparency import (
+    LogEntry,
+    ProofError,
+    SignedTreeHead,
+    TransparencyError,
+    TransparencyFormatError,
+    TreeHeadSignatureError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    sign_tree_head,
+    verify_consistency,
+    verify_inclusion,
+    verify_tree_head,
+)
 
 __all__ = [
     "BlindRSAError",
     "KeyDecryptionError",
     "KeyFormatError",
+    "LogEntry",
+    "ProofError",
     "SignatureCheckError",
+    "SignedTreeHead",
     "SigningKey",
     "Token",
     "TokenChallenge",
     "TokenError",
     "TokenFormatError",
+    "TransparencyError",
+    "TransparencyFormatError",
+    "TreeHeadSignatureError",
     "Variant",
+    "consistency_proof",
     "create_token_request",
     "decrypt_private_key",
     "encrypt_private_key",
@@ -47,11 +71,18 @@ __all__ = [
     "format_authorization",
     "format_www_authenticate",
     "generate_issuer_key",
+    "inclusion_proof",
     "issue_token_response",
+    "leaf_hash",
+    "merkle_root",
     "parse_authorization",
     "parse_www_authenticate",
     "public_key_from_spki",
+    "sign_tree_head",
     "spki_from_public_key",
     "token_key_id",
+    "verify_consistency",
+    "verify_inclusion",
     "verify_token",
+    "verify_tree_head",
 ]

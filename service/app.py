@@ -15,8 +15,10 @@ from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
 from service.housekeeping import PURGE_INTERVAL_SECONDS, background_lifespan, purge_expired
-from service.issuance import Issuer
+from service.issuance import Issuer, signing_lifespan
 from service.lru import LRUCache
+from service.mail import SEND_INTERVAL_SECONDS, check_mail_settings, queue_notices, send_mail
+from service.oidc import Provider
 from service.pages import static_files_router, template_config
 from service.passwords import PasswordChecks
 from service.reports import REPORT_CACHE_SIZE, ReportSchemaPlugin
@@ -35,12 +37,17 @@ from service.routes.campaigns import CampaignController, ReportController
 from service.routes.groups import GroupController
 from service.routes.health import HealthController
 from service.routes.instruments import InstrumentController
+from service.routes.mail import MailboxPageController, MailPreferenceController
+from service.routes.oidc import OidcController
 from service.routes.pages import PageController
+from service.routes.scim import ScimController, ScimTokenController
 from service.routes.services import ServiceController
 from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
+from service.routes.transparency import TransparencyController
 from service.scrub import scrub_arrival_order
 from service.settings import Settings
 from service.threads import WORKER_INTERVAL_SECONDS, deliver_webhooks
+from service.transparency import log_lifespan
 from service.waves import close_expired_waves
 
 CONTENT_SECURITY_POLICY = (
@@ -119,12 +126,15 @@ def app_state(settings: Settings) -> State:
             "wave_scores": LRUCache(256),
             "reports": LRUCache(REPORT_CACHE_SIZE),
             "password_checks": PasswordChecks(settings.password_hash_concurrency),
+            # The identity provider's discovery document and keys (service.oidc), when configured.
+            "oidc": Provider(settings) if settings.oidc_enabled else None,
         }
     )
 
 
 def create_app(settings: Settings) -> Litestar:
     settings.require_runtime_secrets()
+    check_mail_settings(settings)
     return Litestar(
         route_handlers=[
             HealthController,
@@ -148,6 +158,13 @@ def create_app(settings: Settings) -> Litestar:
             PublicActionController,
             WaveExportController,
             ActionPageController,
+            MailPreferenceController,
+            MailboxPageController,
+            TransparencyController,
+            ScimController,
+            ScimTokenController,
+            # Only when an identity provider is configured: otherwise these paths do not exist.
+            *([OidcController] if settings.oidc_enabled else []),
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[SessionMiddleware],
@@ -157,11 +174,16 @@ def create_app(settings: Settings) -> Litestar:
         template_config=template_config(),
         lifespan=[
             pool_lifespan(settings),
+            signing_lifespan(),
+            log_lifespan(settings.key_encryption_key),
             background_lifespan({
                 "webhook_worker": (WORKER_INTERVAL_SECONDS, deliver_webhooks),
                 "wave_closer": (WAVE_CLOSER_INTERVAL_SECONDS, close_expired_waves),
                 "arrival_scrub": (settings.scrub_window_minutes * 60, scrub_arrival_order),
                 "purge": (PURGE_INTERVAL_SECONDS, purge_expired),
+                "mail_sender": (SEND_INTERVAL_SECONDS, send_mail),
+                # Thread notices at most once a scrub window (service.mail explains why).
+                "mail_notices": (settings.scrub_window_minutes * 60, queue_notices),
             }),
         ],
         state=app_state(settings),

@@ -156,9 +156,15 @@ async def sign_in(request: Request, state: State, db: asyncpg.Connection, *, ema
     if not ok or found is None or not found[0].active:
         return SignIn(status=401)
     await q.clear_login_failures(db, email_key=key)
+    return await open_session(request, db, found[0])
+
+
+async def open_session(request: Request, db: asyncpg.Connection, account: Account) -> SignIn:
+    """A new session for ``account``, ending the one the browser had (no fixation): the
+    one way every sign-in (password or identity provider) starts a session."""
     if old := request.cookies.get(SESSION_COOKIE):
         await q.delete_session(db, token_hash=token_hash(old))
     token = new_session_token()
     csrf = new_session_token()
-    await q.insert_session(db, token_hash=token_hash(token), account_id=found[0].id, csrf_token=csrf)
-    return SignIn(account=found[0], token=token, csrf_token=csrf)
+    await q.insert_session(db, token_hash=token_hash(token), account_id=account.id, csrf_token=csrf)
+    return SignIn(account=account, token=token, csrf_token=csrf)

@@ -111,6 +111,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Without CANDOR_PUBLIC_URL, links and origin checks use where this server listens.
     settings = dataclasses.replace(settings, host=host, port=port)
     print(f"Candor is serving on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
+    from crypto.blindrsa import signing_backend
+
+    # Which RSA private operation signs tokens: OpenSSL's, or the slower GMP fallback and why.
+    print(f"Blind signing: {signing_backend()}", flush=True)
     # The embedded server (if any) is stopped by its own exit hook when this process ends.
     uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
     return 0
@@ -181,12 +185,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     import httpx
     import msgspec
 
-    from service.client import ClientError, fetch_token_key, request_token, sign_in
+    from service.client import ClientError, fetch_token_key, request_token, sign_in, state_path_beside
 
     async def run() -> None:
+        log = _key_log(args, args.log_state or state_path_beside(args.out))
         async with httpx.AsyncClient(base_url=args.url, timeout=30) as http:
             csrf = await sign_in(http, args.email, _password(f"Password for {args.email}: "))
-            key = await fetch_token_key(http, args.campaign)
+            # Checked against the transparency log before anything is blinded (issue 15).
+            key = await fetch_token_key(http, args.campaign, log=log)
             stored = await request_token(http, key, csrf_token=csrf)
             await http.post("/api/auth/logout", headers={"x-csrf-token": csrf})
         with open(args.out, "wb") as f:
@@ -198,6 +204,51 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(f"candor: {exc}", file=sys.stderr)
         return 1
     print(f"Token for wave {args.campaign} saved to {args.out}; it is not linked to your account.")
+    return 0
+
+
+def _key_log(args: argparse.Namespace, state: str | os.PathLike[str]):
+    """The client's view of the transparency log: ``--log-key`` pins the key (else it is
+    pinned on first use), the state file remembers the last verified head."""
+    import base64
+    import binascii
+
+    from service.client import ClientError, KeyLog
+
+    pinned = None
+    if getattr(args, "log_key", None):
+        try:
+            pinned = base64.b64decode(args.log_key, validate=True)
+        except (binascii.Error, ValueError):
+            raise ClientError("--log-key must be the base64 public key from the privacy page") from None
+    return KeyLog(state, log_key=pinned)
+
+
+def cmd_transparency(args: argparse.Namespace) -> int:
+    """``log-key``: print the log's public key. ``verify``: check the signed head and its
+    consistency with the last one this state file saw, then remember it."""
+    import base64
+
+    import httpx
+
+    from service.client import ClientError
+
+    async def run() -> str:
+        async with httpx.AsyncClient(base_url=args.url, timeout=30) as http:
+            if args.action == "log-key":
+                response = await http.get("/api/transparency/log-key")
+                if response.status_code != 200:
+                    raise ClientError(f"log key: HTTP {response.status_code}")
+                return response.json()["public_key"]
+            head = await _key_log(args, args.log_state).follow(http)
+            return (f"tree_size {head.tree_size} root_hash {base64.b64encode(head.root_hash).decode()} "
+                    f"issued_on {head.issued_on.isoformat()}: signature and consistency verified")
+
+    try:
+        print(asyncio.run(run()))
+    except ClientError as exc:
+        print(f"candor: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -259,7 +310,18 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--campaign", required=True)
     token.add_argument("--email", required=True)
     token.add_argument("--out", default="candor-token.json")
+    token.add_argument("--log-state", help="file keeping the last verified transparency log head "
+                       "(default: candor-log-state.json next to --out)")
+    token.add_argument("--log-key", help="the transparency log's public key (base64, from the privacy page); "
+                       "pinned on first use if not given")
     token.set_defaults(func=cmd_token)
+    transparency = sub.add_parser("transparency", help="the key transparency log: `log-key` prints its public "
+                                  "key, `verify` checks its signed head and consistency with the last one seen")
+    transparency.add_argument("action", choices=["log-key", "verify"])
+    transparency.add_argument("--url", default="http://127.0.0.1:8000")
+    transparency.add_argument("--log-state", default="candor-log-state.json")
+    transparency.add_argument("--log-key", help="pin this public key (base64) instead of trusting the first one seen")
+    transparency.set_defaults(func=cmd_transparency)
     submit = sub.add_parser("submit", help="answer a survey wave anonymously with a saved token")
     submit.add_argument("--url", default="http://127.0.0.1:8000")
     submit.add_argument("--token", default="candor-token.json")

@@ -11,8 +11,10 @@ import numpy as np
 
 from instruments import instrument_hash, load_builtin
 from instruments.packing import pack_answers
+from service import transparency
 from service.instruments import sync_builtin_instruments
 from service.issuance import WAVE, generate_keys
+from service.mail import queue_invitations
 from service.passwords import hash_password
 from service.queries import accounts as accounts_q
 from service.queries import campaigns as campaigns_q
@@ -135,11 +137,9 @@ async def open_wave(conn, settings: Settings, **fields) -> UUID:
     keys = await generate_keys(WAVE, campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
     campaign = await campaigns_q.select_campaign(conn, campaign_id=campaign_id)
     manifest = build_manifest(campaign, keys, size)
-    await campaigns_q.open_campaign(
-        conn, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
-        token_key=keys.token_key, token_key_id=keys.token_key_id, challenge=keys.challenge,
-        private_key=keys.private_key, audience_size=size,
-    )
+    await transparency.open_wave(conn, keys=keys, manifest=manifest, manifest_hash=canonical_hash(manifest),
+                                 audience_size=size, kek=settings.key_encryption_key)
+    await queue_invitations(conn, settings, campaign_id=campaign_id)
     return campaign_id
 
 

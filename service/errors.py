@@ -30,6 +30,7 @@ TITLES: dict[str, str] = {
     "validation": "The request has invalid fields",
     "unauthenticated": "Sign-in required",
     "invalid-credentials": "Email or password is wrong",
+    "password-login-disabled": "Password sign-in is switched off",
     "forbidden": "Not allowed",
     "csrf": "Missing or wrong CSRF token",
     "not-found": "Not found",

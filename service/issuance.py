@@ -10,6 +10,16 @@ TokenRequests off the event loop (:meth:`Issuer.issue`), checking a redeemed tok
 (:meth:`Issuer.redeem`) and the 401 challenge that goes with a refusal
 (:func:`unauthorized`).
 
+**Signing processes.** After the all-staff e-mail everyone signs in at once and each
+sign-in asks for a wave token and a month of thread tokens. Signing is CPU work, so it
+runs in a :class:`SigningPool` of processes sized to the cores, made when the app starts
+(:func:`signing_lifespan`) and shut down when it stops. Each process gets a key's
+(unwrapped) DER once and keeps it loaded; requests that queue for a busy process are sent
+to it together as one batch, so a sign-in's wave and thread requests arriving together
+cost one round trip. Where processes cannot be started, signing falls back to a thread,
+as before. (Signing a sign-in's wave and thread tokens in one *request* would need a new
+endpoint: a protocol change, not made.)
+
 Nothing that must be unique is decided here: issuance budgets and spent nonces live in
 the database, decided by the statements that record them.
 """
@@ -18,17 +28,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
+import multiprocessing
+import os
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from multiprocessing.context import BaseContext
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from crypto.blindrsa import SigningKey
+from crypto.blindrsa import SigningKey, signing_backend
 from crypto.keys import (
     decrypt_private_key,
     encrypt_private_key,
@@ -60,6 +77,7 @@ __all__ = [
     "IssuerKey",
     "KeyKind",
     "Redeemed",
+    "SigningPool",
     "TokenKey",
     "b64url",
     "generate_keys",
@@ -67,8 +85,11 @@ __all__ = [
     "read_token_requests",
     "stored_key",
     "publish_key",
+    "signing_lifespan",
     "unauthorized",
 ]
+
+log = logging.getLogger("candor.issuance")
 
 Owner = TypeVar("Owner", UUID, date)
 TOKEN_REQUEST_LEN = 2 + 1 + NK  # RFC 9578 §6.1, token type 2
@@ -236,36 +257,269 @@ class _Verifier(NamedTuple):
     challenge_digest: bytes
 
 
+# --- signing processes --------------------------------------------------------------------
+
+Identity = tuple[str, UUID | date, bytes]  # IssuerKey.identity
+_NEEDS_KEY = "needs-key"  # a process answers this for a key it has not (or no longer) loaded
+
+
+class _Batch(NamedTuple):
+    """One :meth:`Issuer.issue` call as sent to a signing process."""
+
+    identity: Identity
+    der: bytes | None  # the unwrapped PKCS #8 key, sent only while the process lacks it
+    key_id: bytes
+    requests: list[bytes]  # encoded TokenRequests
+
+
+# Keys loaded into this process; used only inside signing processes.
+_process_keys: LRUCache[Identity, SigningKey] = LRUCache(CACHE_SIZE)
+
+
+def _sign_batches(batches: list[_Batch]) -> list[bytes | Exception | str]:
+    """Runs in a signing process: each batch's TokenResponses, or its error, or
+    ``_NEEDS_KEY``. One bad batch does not fail the others sent with it."""
+    results: list[bytes | Exception | str] = []
+    for batch in batches:
+        try:
+            key = _process_keys.get(batch.identity)
+            if key is None:
+                if batch.der is None:
+                    results.append(_NEEDS_KEY)
+                    continue
+                key = SigningKey.from_der(batch.der)
+                _process_keys.put(batch.identity, key)
+            results.append(b"".join(issue_token_response(key, batch.key_id, r) for r in batch.requests))
+        except Exception as exc:  # noqa: BLE001 - returned to the one caller it belongs to
+            results.append(exc)
+    return results
+
+
+def _ready() -> bool:
+    return True
+
+
+class SigningUnavailable(Exception):
+    """The signing processes cannot sign (not started, broken or shut down): sign in a thread."""
+
+
+@dataclass(eq=False)
+class _Job:
+    batch: _Batch
+    future: asyncio.Future[bytes]
+
+
+@dataclass(eq=False)
+class _Process:
+    executor: ProcessPoolExecutor
+    loaded: LRUCache[Identity, bool] = field(default_factory=lambda: LRUCache(CACHE_SIZE))
+    waiting: list[_Job] = field(default_factory=list)
+    busy: bool = False
+
+    def backlog(self) -> tuple[bool, int]:
+        return self.busy, sum(len(job.batch.requests) for job in self.waiting)
+
+
+def cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _context() -> BaseContext:
+    # Not fork: the app process has threads (to_thread workers, asyncpg's), and forking one
+    # can copy a lock held mid-operation. The fork server is a clean single-threaded
+    # process that has already imported this module, so a signing process starts in
+    # milliseconds; spawn where there is none.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class SigningPool:
+    """Signing processes, one single-process executor each, so that this process knows
+    which keys each one holds (a key's DER crosses to a process once) and can batch.
+
+    A call goes to an idle process, else to the one with the least queued; everything
+    that queued for a busy process is sent to it together when it finishes. Processes
+    start on their first signature.
+    """
+
+    def __init__(self, processes: int | None = None) -> None:
+        self._context = _context()
+        self.size = processes or cores()
+        self._processes = [_Process(self._executor()) for _ in range(self.size)]
+        self._closed = False
+
+    def _executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+
+    async def start(self) -> None:
+        """Start every process now rather than on the first signature."""
+        await asyncio.gather(*(asyncio.wrap_future(p.executor.submit(_ready)) for p in self._processes))
+
+    def sign(self, identity: Identity, der: bytes, key_id: bytes, requests: list[bytes]) -> asyncio.Future[bytes]:
+        """The concatenated TokenResponses to ``requests``; :class:`SigningUnavailable`
+        when no process can sign them (the caller signs in a thread)."""
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            future.set_exception(SigningUnavailable("the signing processes are shut down"))
+            return future
+        process = min(self._processes, key=_Process.backlog)
+        process.waiting.append(_Job(_Batch(identity, der, key_id, requests), future))
+        if not process.busy:
+            self._send(process)
+        return future
+
+    def _send(self, process: _Process) -> None:
+        jobs, process.waiting = process.waiting, []
+        jobs = [job for job in jobs if not job.future.done()]  # callers that gave up
+        if not jobs:
+            return
+        batches: list[_Batch] = []
+        for job in jobs:  # the process loads a key from its first batch that carries it
+            batches.append(job.batch if process.loaded.get(job.batch.identity) is None
+                           else job.batch._replace(der=None))
+            process.loaded.put(job.batch.identity, True)
+        process.busy = True
+        try:
+            sent = process.executor.submit(_sign_batches, batches)
+        except RuntimeError as exc:  # BrokenProcessPool, or shut down
+            self._broken(process, jobs, exc)
+            return
+        asyncio.wrap_future(sent).add_done_callback(lambda done: self._finished(process, jobs, done))
+
+    def _finished(self, process: _Process, jobs: list[_Job], done: asyncio.Future[list[bytes | Exception | str]]) -> None:
+        process.busy = False
+        if done.cancelled() or done.exception() is not None:
+            self._broken(process, jobs, done.exception() or RuntimeError("cancelled"))
+            return
+        requeue: list[_Job] = []
+        for job, result in zip(jobs, done.result(), strict=True):
+            if isinstance(result, str):  # _NEEDS_KEY: the process evicted it; send it again
+                process.loaded = LRUCache(CACHE_SIZE)
+                requeue.append(job)
+            elif job.future.done():
+                continue
+            elif isinstance(result, Exception):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+        process.waiting[:0] = requeue
+        if process.waiting and not self._closed:
+            self._send(process)
+
+    def _broken(self, process: _Process, jobs: list[_Job], exc: BaseException) -> None:
+        """A process died or was shut down: its callers sign in a thread; a fresh one replaces it."""
+        process.busy = False
+        for job in jobs + process.waiting:
+            if not job.future.done():
+                job.future.set_exception(SigningUnavailable(f"signing process failed: {exc!r}"))
+        process.waiting = []
+        if not self._closed:
+            log.warning("a signing process failed (%r); starting another", exc)
+            process.executor.shutdown(wait=False, cancel_futures=True)
+            process.executor = self._executor()
+            process.loaded = LRUCache(CACHE_SIZE)
+
+    async def close(self) -> None:
+        """Stop every process; calls still waiting are told to sign in a thread."""
+        self._closed = True
+        for process in self._processes:
+            for job in process.waiting:
+                if not job.future.done():
+                    job.future.set_exception(SigningUnavailable("the signing processes are shut down"))
+            process.waiting = []
+        await asyncio.gather(*(asyncio.to_thread(p.executor.shutdown, wait=True, cancel_futures=True)
+                               for p in self._processes))
+
+
+def signing_lifespan(processes: int | None = None) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """Lifespan hook: the app's :class:`SigningPool` (``processes`` or one per core) for
+    its :class:`Issuer` while it serves, shut down when it stops. Logs the signing engine
+    (OpenSSL, or the GMP fallback and why) and the pool, or why signing stays in a thread."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        issuer: Issuer = app.state.issuer
+        pool: SigningPool | None = None
+        engine = signing_backend()
+        try:
+            pool = SigningPool(processes)
+            where = f"{pool.size} signing processes"
+        except (OSError, ValueError, NotImplementedError) as exc:
+            where = f"a thread (signing processes unavailable: {exc})"
+        fallback = pool is None or not engine.startswith("OpenSSL")
+        log.log(logging.WARNING if fallback else logging.INFO, "blind signing: %s, in %s", engine, where)
+        issuer.pool = pool
+        try:
+            yield
+        finally:
+            issuer.pool = None
+            if pool is not None:
+                await pool.close()
+
+    return lifespan
+
+
+# --- the issuer ---------------------------------------------------------------------------
+
+
+class _Unwrapped:
+    """A key unwrapped in this process: its DER for the signing processes and, only when
+    signing falls back to a thread, a :class:`SigningKey` made from it."""
+
+    __slots__ = ("_private", "_signer", "der")
+
+    def __init__(self, private: rsa.RSAPrivateKey) -> None:
+        self._private = private
+        self._signer: SigningKey | None = None
+        self.der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption())
+
+    def sign(self, key_id: bytes, requests: Sequence[TokenRequest]) -> bytes:
+        if self._signer is None:
+            self._signer = SigningKey(self._private)
+        return b"".join(issue_token_response(self._signer, key_id, r) for r in requests)
+
+
 class Issuer:
     """Unwrapped signing keys and parsed public keys, prepared once per process.
 
     A cache only, bounded (keys are immutable once made, so an evicted one is simply
     unwrapped again): keys never change after they are made, and nothing that must be
-    unique is decided here.
+    unique is decided here. Signing goes to :attr:`pool` while the app serves
+    (:func:`signing_lifespan`), to a thread without one.
     """
 
     def __init__(self, kek: bytes, *, size: int = CACHE_SIZE) -> None:
         self._kek = kek
-        self._signing: LRUCache[tuple[str, UUID | date, bytes], SigningKey] = LRUCache(size)
-        self._verifying: LRUCache[tuple[str, UUID | date, bytes], _Verifier] = LRUCache(size)
+        self._signing: LRUCache[Identity, _Unwrapped] = LRUCache(size)
+        self._verifying: LRUCache[Identity, _Verifier] = LRUCache(size)
+        self.pool: SigningPool | None = None
 
     async def issue(self, key: IssuerKey[Owner], requests: Sequence[TokenRequest]) -> bytes:
         """The TokenResponses to ``requests``, concatenated in their order: all or none (a
         400 for any one malformed). Unwrapping and signing run off the event loop; the
         cache is touched only on it."""
-        signing = self._signing.get(key.identity)
-
-        def sign() -> tuple[SigningKey, bytes]:
-            prepared = signing or SigningKey(private_key(key, self._kek))
-            return prepared, b"".join(issue_token_response(prepared, key.token_key_id, r) for r in requests)
-
+        unwrapped = self._signing.get(key.identity)
+        if unwrapped is None:
+            unwrapped = await asyncio.to_thread(lambda: _Unwrapped(private_key(key, self._kek)))
+            self._signing.put(key.identity, unwrapped)
         try:
-            prepared, body = await asyncio.to_thread(sign)
+            if self.pool is not None:
+                try:
+                    return await self.pool.sign(key.identity, unwrapped.der, key.token_key_id,
+                                                [r.encode() for r in requests])
+                except SigningUnavailable:
+                    pass  # logged by the pool; this call is signed below
+            return await asyncio.to_thread(unwrapped.sign, key.token_key_id, requests)
         except TokenError as exc:
             raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
-        if signing is None:
-            self._signing.put(key.identity, prepared)
-        return body
 
     def verify(self, key: IssuerKey[Owner], token: Token) -> Token:
         """``token`` checked against ``key`` (RFC 9578 §6.4); :class:`TokenError` if not."""

@@ -12,6 +12,10 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from service.queries.accounts import ROLES
 
 ENVIRONMENTS = ("development", "production", "test")
 
@@ -83,6 +87,37 @@ class Settings:
     password_hash_concurrency: int = 4
     # Webhook delivery-log entries older than this many days are purged.
     webhook_log_retention_days: int = 90
+    # Mail (service.mail): the SMTP server (smtp:// STARTTLS, smtps:// TLS, smtp+plain://; empty: no
+    # sending, a development mailbox outside production), the From address, and the reminder days
+    # ("3,7,-1": 3 and 7 days after a wave opens, 1 day before it closes). Checked by service.mail.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = ""
+    mail_reminder_days: str = "3,7"
+    # OpenID Connect sign-in (service.oidc): on when the issuer is set. The issuer is https,
+    # except a loopback address outside production (a provider started by the tests).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    # Shown on the sign-in page as "Sign in with <name>".
+    oidc_provider_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
+    # Claims read from the ID token; an empty groups or roles claim name switches that mapping off.
+    oidc_email_claim: str = "email"
+    oidc_name_claim: str = "name"
+    oidc_groups_claim: str = "groups"
+    oidc_roles_claim: str = "roles"
+    # Values of the roles claim -> Candor roles. When set, the provider decides every role
+    # but member at each sign-in; when empty, roles stay as admins set them.
+    oidc_role_map: tuple[tuple[str, str], ...] = ()
+    # Unknown people get a member account at their first sign-in (else only existing accounts).
+    oidc_allow_signup: bool = True
+    # A group named in the groups claim that Candor does not have is created (else ignored).
+    oidc_create_groups: bool = False
+    # Treat the e-mail claim as verified without an email_verified claim (single-tenant
+    # providers that vouch for every address, e.g. Entra ID); it links local accounts.
+    oidc_trust_email: bool = False
+    # false: local passwords are refused; only the provider signs people in (the admin CLI still works).
+    password_login: bool = True
     # Background jobs (service.housekeeping) this process does not run, by name. Not read
     # from the environment: every job is safe in every replica; tests that drive a job
     # themselves (with their own clock) switch its loop off here.
@@ -147,6 +182,22 @@ class Settings:
         elif environment == "production" and public_url and not public_url.startswith("https://"):
             invalid.append("CANDOR_PUBLIC_URL must use https in production")
 
+        def flag(name: str, default: bool) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if raw == "":
+                return default
+            if raw in ("1", "true", "yes"):
+                return True
+            if raw in ("0", "false", "no"):
+                return False
+            invalid.append(f"{name} must be true or false")
+            return default
+
+        oidc = _oidc_settings(env, environment, invalid)
+        password_login = flag("CANDOR_PASSWORD_LOGIN", True)
+        if not password_login and not oidc.get("oidc_issuer"):
+            invalid.append("CANDOR_PASSWORD_LOGIN=false needs CANDOR_OIDC_ISSUER: nobody could sign in")
+
         kek = secret("CANDOR_KEY_ENCRYPTION_KEY", 32)
         if kek and len(kek) != 32:
             invalid.append("CANDOR_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
@@ -179,10 +230,22 @@ class Settings:
             db_idle_in_transaction_timeout_ms=integer("CANDOR_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, 100, 3_600_000),
             password_hash_concurrency=integer("CANDOR_PASSWORD_HASH_CONCURRENCY", 4, 1, 256),
             webhook_log_retention_days=integer("CANDOR_WEBHOOK_LOG_RETENTION_DAYS", 90, 1, 3650),
+            smtp_url=env.get("CANDOR_SMTP_URL", "").strip(),
+            mail_from=env.get("CANDOR_MAIL_FROM", "").strip(),
+            mail_reminder_days=env.get("CANDOR_MAIL_REMINDER_DAYS", "3,7").strip(),
+            oidc_allow_signup=flag("CANDOR_OIDC_ALLOW_SIGNUP", True),
+            oidc_create_groups=flag("CANDOR_OIDC_CREATE_GROUPS", False),
+            oidc_trust_email=flag("CANDOR_OIDC_TRUST_EMAIL", False),
+            password_login=password_login,
+            **oidc,
         )
         if missing or invalid:
             raise SettingsError(missing=missing, invalid=invalid)
         return settings
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def origin(self) -> str:
@@ -202,3 +265,56 @@ class Settings:
         ]
         if missing:
             raise SettingsError(missing=missing)
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _oidc_settings(env: Mapping[str, str], environment: str, invalid: list[str]) -> dict[str, Any]:
+    """The ``CANDOR_OIDC_*`` settings as keyword arguments; problems go to ``invalid``.
+
+    The issuer is where keys and tokens come from, so it must be https: plain http is
+    accepted only on a loopback address outside production (a provider the tests start).
+    """
+    issuer = env.get("CANDOR_OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = env.get("CANDOR_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("CANDOR_OIDC_CLIENT_SECRET", "")
+    if not issuer:
+        if client_id or client_secret:
+            invalid.append("CANDOR_OIDC_CLIENT_ID and CANDOR_OIDC_CLIENT_SECRET need CANDOR_OIDC_ISSUER")
+        return {}
+    parts = urlsplit(issuer)
+    loopback = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        invalid.append("CANDOR_OIDC_ISSUER must be an https URL without query or fragment")
+    elif parts.scheme == "http" and (environment == "production" or not loopback):
+        invalid.append("CANDOR_OIDC_ISSUER must use https (http only for a loopback provider outside production)")
+    if not client_id:
+        invalid.append("CANDOR_OIDC_CLIENT_ID is required with CANDOR_OIDC_ISSUER")
+    if not client_secret:
+        invalid.append("CANDOR_OIDC_CLIENT_SECRET is required with CANDOR_OIDC_ISSUER")
+    scopes = " ".join(env.get("CANDOR_OIDC_SCOPES", "openid email profile").split())
+    if "openid" not in scopes.split():
+        invalid.append("CANDOR_OIDC_SCOPES must include openid")
+    role_map: list[tuple[str, str]] = []
+    for pair in filter(None, (p.strip() for p in env.get("CANDOR_OIDC_ROLE_MAP", "").split(","))):
+        value, _, role = pair.rpartition("=")
+        if not value.strip() or role.strip() not in ROLES:
+            invalid.append(f"CANDOR_OIDC_ROLE_MAP entry {pair!r} must be <claim value>=<one of {', '.join(ROLES)}>")
+            continue
+        role_map.append((value.strip(), role.strip()))
+    name = env.get("CANDOR_OIDC_PROVIDER_NAME", "").strip() or "single sign-on"
+    if len(name) > 60:
+        invalid.append("CANDOR_OIDC_PROVIDER_NAME must be at most 60 characters")
+    return {
+        "oidc_issuer": issuer,
+        "oidc_client_id": client_id,
+        "oidc_client_secret": client_secret,
+        "oidc_provider_name": name,
+        "oidc_scopes": scopes,
+        "oidc_email_claim": env.get("CANDOR_OIDC_EMAIL_CLAIM", "email").strip(),
+        "oidc_name_claim": env.get("CANDOR_OIDC_NAME_CLAIM", "name").strip(),
+        "oidc_groups_claim": env.get("CANDOR_OIDC_GROUPS_CLAIM", "groups").strip(),
+        "oidc_roles_claim": env.get("CANDOR_OIDC_ROLES_CLAIM", "roles").strip(),
+        "oidc_role_map": tuple(role_map),
+    }

@@ -37,15 +37,19 @@ import logging
 import re
 import secrets
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import asyncpg
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from service import transparency
 from service.issuance import THREAD_PERIOD, IssuerKey, generate_keys, stored_key
 from service.pages import FRONTEND
 from service.queries import threads as q
@@ -84,17 +88,37 @@ def period_key(keys: ThreadPeriod) -> IssuerKey[date]:
 
 
 async def period_keys(db: Any, *, period: date, issuer_name: str, kek: bytes) -> IssuerKey[date]:
-    """The month's key, generated and stored on first use (the first writer wins)."""
+    """The month's key, generated and stored on first use (the first writer wins). The
+    winner's transaction also appends the key to the transparency log, so a stored key
+    is always a logged one; ``db`` may be the pool (a transaction of its own) or a
+    connection (a savepoint in the request's transaction)."""
     found = await q.select_period(db, period=period)
     if found is None:
         made = await generate_keys(THREAD_PERIOD, period, issuer_name=issuer_name, kek=kek)
-        await q.insert_period(db, keys=ThreadPeriod(period=period, token_key=made.token_key,
-                                                    token_key_id=made.token_key_id, challenge=made.challenge,
-                                                    private_key=made.private_key))
+        async with _transaction(db) as conn:
+            if await q.insert_period(conn, keys=ThreadPeriod(period=period, token_key=made.token_key,
+                                                             token_key_id=made.token_key_id,
+                                                             challenge=made.challenge,
+                                                             private_key=made.private_key)):
+                # The month's first day, not today: the day a month's key is made is the
+                # day of the month's first thread request, which the log need not tell.
+                await transparency.append(conn, kek=kek, kind="thread-period", owner=period,
+                                          token_key=made.token_key, token_key_id=made.token_key_id,
+                                          opened_on=period)
         found = await q.select_period(db, period=period)
         if found is None:  # insert_period keeps the first writer's row; there is always one
             raise LookupError(f"no thread key stored for {period.isoformat()}")
     return period_key(found)
+
+
+@asynccontextmanager
+async def _transaction(db: Any) -> AsyncIterator[asyncpg.Connection]:
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn, conn.transaction():
+            yield conn
+    else:
+        async with db.transaction():
+            yield db
 
 
 async def current_keys(db: Any, settings: Settings) -> IssuerKey[date]:

@@ -21,6 +21,8 @@ class Group(msgspec.Struct, frozen=True):
     description: str
     member_count: int
     created_at: datetime
+    # 'scim': the organisation's directory manages it (SCIM), and admins cannot edit it.
+    managed_by: Literal["admin", "scim"] = "admin"
 
 
 class GroupMember(msgspec.Struct, frozen=True):
@@ -31,7 +33,9 @@ class GroupMember(msgspec.Struct, frozen=True):
 
 _SELECT = """
     select g.id, g.name, g.description, g.created_at,
-           (select count(*) from group_members m where m.group_id = g.id)::int as member_count
+           (select count(*) from group_members m where m.group_id = g.id)::int as member_count,
+           case when exists (select 1 from scim_groups s where s.group_id = g.id) then 'scim' else 'admin' end
+               as managed_by
     from groups g
 """
 

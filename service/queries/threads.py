@@ -117,15 +117,17 @@ async def select_period_by_key_id(conn: asyncpg.Connection, *, token_key_id: byt
     return None if row is None else ThreadPeriod(**dict(row))
 
 
-async def insert_period(conn: asyncpg.Connection, *, keys: ThreadPeriod) -> None:
-    """Keep the first key written for a month: two replicas racing agree on one."""
-    await conn.execute(
+async def insert_period(conn: asyncpg.Connection, *, keys: ThreadPeriod) -> bool:
+    """Keep the first key written for a month: two replicas racing agree on one. True
+    when this call's row is the one kept (its transaction then logs the key)."""
+    status = await conn.execute(
         """
         insert into thread_periods (period, token_key, token_key_id, challenge, private_key)
         values ($1, $2, $3, $4, $5) on conflict (period) do nothing
         """,
         keys.period, keys.token_key, keys.token_key_id, keys.challenge, keys.private_key,
     )
+    return status == "INSERT 0 1"
 
 
 async def record_issuance(

@@ -12,6 +12,7 @@ import asyncpg
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
+from service.origin import absolute_url
 from service.pages import PageResponse, gate, page
 from service.queries import accounts as accounts_q
 
@@ -27,7 +28,8 @@ class AdminPageController(Controller):
 
     @get("/groups", operation_id="adminGroupsPage")
     async def groups(self, request: Request) -> PageResponse:
-        return gate(request, "admin") or page(request, "admin/groups")
+        return gate(request, "admin") or page(request, "admin/groups",
+                                              scim_base_url=absolute_url(request.app.state.settings, "/scim/v2"))
 
     @get("/services", operation_id="adminServicesPage")
     async def services(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> PageResponse:

@@ -45,6 +45,7 @@ class AuthController(Controller):
         opt={"csrf_exempt": True},
         responses={
             401: problem_spec("Email or password is wrong (the same answer for an unknown email)"),
+            403: problem_spec("Password sign-in is switched off (CANDOR_PASSWORD_LOGIN=false)"),
             429: problem_spec("Too many failed attempts for this email; see Retry-After"),
             503: problem_spec("Too many sign-ins checked at once, or the database is unreachable; see Retry-After"),
         },
@@ -52,6 +53,10 @@ class AuthController(Controller):
     async def login(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], data: JSONBody[LoginIn]
     ) -> Response[Me]:
+        if not state.settings.password_login:
+            raise Problem(403, "password-login-disabled",
+                          f"Passwords are switched off here; sign in with {state.settings.oidc_provider_name} "
+                          "at /auth/oidc/login")
         result = await sign_in(request, state, db, email=data.email, password=data.password)
         # commit=True: the attempt's count is kept with the error answer.
         if result.status == 429:

@@ -18,18 +18,23 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from analysis.report_types import Trend
 from crypto.tokens import TOKEN_REQUEST, TOKEN_RESPONSE
 from instruments.errors import FieldError
+from service import transparency
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.issuance import WAVE, Issuer, TokenKey, generate_keys, publish_key, read_token_requests
+from service.mail import queue_invitations
 from service.queries import campaigns as q
 from service.queries import groups as groups_q
 from service.queries import instruments as instruments_q
+from service.queries import provenance as provenance_q
 from service.queries import services as services_q
 from service.queries.accounts import Account
 from service.queries.campaigns import Campaign
-from service.reports import CHARTS, WaveReport, closed_wave_report, require_reader
+from service.queries.provenance import AudienceProvenance
+from service.reports import CHARTS, WaveReport, closed_wave_report, require_reader, wave_trend
 from service.waves import (
     accepting,
     build_manifest,
@@ -198,11 +203,10 @@ class CampaignController(Controller):
             raise _audience_clash(clashes[0], settings.audience_lookback_days)
         keys = await generate_keys(WAVE, campaign_id, issuer_name=settings.issuer_name, kek=settings.key_encryption_key)
         manifest = build_manifest(campaign, keys, size)
-        await q.open_campaign(
-            db, campaign_id=campaign_id, manifest=manifest, manifest_hash=canonical_hash(manifest),
-            token_key=keys.token_key, token_key_id=keys.token_key_id, challenge=keys.challenge,
-            private_key=keys.private_key, audience_size=size,
-        )
+        # The key goes into the transparency log in this same transaction (issue 15).
+        await transparency.open_wave(db, keys=keys, manifest=manifest, manifest_hash=canonical_hash(manifest),
+                                     audience_size=size, kek=settings.key_encryption_key)
+        await queue_invitations(db, settings, campaign_id=campaign_id)
         return await q.select_campaign(db, campaign_id=campaign_id)
 
     @post("/{campaign_id:uuid}/close", operation_id="closeCampaign", guards=[managers], status_code=HTTP_200_OK,
@@ -278,6 +282,19 @@ class CampaignController(Controller):
                         rounding=f"Counts are rounded down to whole multiples of k = {k} (null: fewer than {k}); "
                         f"the true count is at least the number shown and less than it plus {k}.")
 
+    @get("/{campaign_id:uuid}/audience-provenance", operation_id="getCampaignAudienceProvenance",
+         guards=[requires_login], responses={**_ERRORS, **_NOT_FOUND})
+    async def audience_provenance(
+        self, request: Request, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> AudienceProvenance:
+        """How the audience snapshot was formed: the group, who manages it, how many
+        members came from each source (SCIM, OIDC claims, admin) and its last change."""
+        await require_reader(db, request.scope["user"], campaign_id)
+        found = await provenance_q.select_audience_provenance(db, campaign_id=campaign_id)
+        if found is None:
+            raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        return found
+
 
 class ReportController(Controller):
     """Results of a wave: the gap report (JSON) and its charts (SVG), suppressed below k."""
@@ -304,6 +321,15 @@ class ReportController(Controller):
             raise Problem(404, "not-found", f"No chart {chart!r}; there are {', '.join(CHARTS)}")
         svg = CHARTS[chart](await closed_wave_report(state, db, campaign))
         return Response(svg, media_type="image/svg+xml")
+
+    @get("/trend", operation_id="getCampaignTrend", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
+    async def trend(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+    ) -> Trend:
+        """Every closed wave of this wave's service and instrument, oldest first, with the
+        overall and dimension scores and their intervals."""
+        campaign = await require_reader(db, request.scope["user"], campaign_id)
+        return await wave_trend(state, db, campaign)
 
 
 def _floor_to(count: int, k: int) -> int | None:

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service.auth import requires_roles
 from service.errors import FieldError, Problem, problem_spec
 from service.queries import groups as q
+from service.queries import scim as scim_q
 from service.queries.accounts import Account
 from service.queries.groups import Group, GroupMember, MembershipChange
 
@@ -63,6 +64,18 @@ def _me(request: Request) -> Account:
     return request.scope["user"]
 
 
+async def _editable(db: asyncpg.Connection, group_id: UUID) -> None:
+    """A group the directory manages (SCIM) changes only through the directory: a hand
+    edit would be undone at the next sync, and an audience from the directory must not
+    be quietly padded by hand."""
+    if await scim_q.is_managed(db, group_id=group_id):
+        raise Problem(409, "conflict", "This group is managed by your directory (SCIM): change its name and "
+                      "members in the directory, which provisions them here")
+
+
+_MANAGED = {409: problem_spec("The group is managed by the directory (SCIM)")}
+
+
 def _name_taken(name: str) -> Problem:
     return Problem(409, "conflict", f"A group named {name!r} exists", errors=[FieldError(field="name", reason="already taken")])
 
@@ -97,9 +110,11 @@ class GroupController(Controller):
         "/{group_id:uuid}",
         operation_id="updateGroup",
         guards=[admin],
-        responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Name taken"), 422: problem_spec("Invalid fields")},
+        responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Name taken, or managed by the directory (SCIM)"),
+                   422: problem_spec("Invalid fields")},
     )
     async def update_group(self, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID], data: JSONBody[GroupUpdate]) -> GroupDetail:
+        await _editable(db, group_id)
         try:
             async with db.transaction():
                 found = await q.update_group(db, group_id=group_id, name=data.name, description=data.description)
@@ -110,10 +125,12 @@ class GroupController(Controller):
         return await _detail(db, group_id)
 
     @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
-            responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The group is a wave's audience")})
+            responses={**_ERRORS, **_NOT_FOUND,
+                       409: problem_spec("The group is a wave's audience, or managed by the directory (SCIM)")})
     async def delete_group(
         self, request: Request, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]
     ) -> None:
+        await _editable(db, group_id)
         try:
             async with db.transaction():
                 deleted = await q.delete_group(db, group_id=group_id, actor_id=_me(request).id, source="admin")
@@ -127,7 +144,7 @@ class GroupController(Controller):
         "/{group_id:uuid}/members",
         operation_id="setGroupMembers",
         guards=[admin],
-        responses={**_ERRORS, **_NOT_FOUND, 422: problem_spec("Unknown account ids")},
+        responses={**_ERRORS, **_NOT_FOUND, **_MANAGED, 422: problem_spec("Unknown account ids")},
     )
     async def set_members(
         self, request: Request, db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID],
@@ -135,6 +152,7 @@ class GroupController(Controller):
     ) -> GroupDetail:
         if await q.select_group(db, group_id=group_id) is None:
             raise Problem(404, "not-found", f"No group {group_id}")
+        await _editable(db, group_id)
         unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)),
                                           actor_id=_me(request).id, source="admin")
         if unknown:

@@ -18,6 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from service import transparency
 from service.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -25,6 +26,7 @@ from service.auth import (
     sign_in,
     token_hash,
 )
+from service.oidc import end_session_url
 from service.origin import same_origin
 from service.pages import PageResponse, gate, page
 from service.queries import accounts as accounts_q
@@ -74,6 +76,8 @@ class PageController(Controller):
         form = await request.form()
         email = str(form.get("email", "")).strip()[:254]
         password = str(form.get("password", ""))[:1024]
+        if not state.settings.password_login:
+            return page(request, "login", status=403, email="", error="password-off")
         if not _same_origin(request):
             return page(request, "login", status=403, email=email, error="origin")
         if len(email) < 3 or not password:
@@ -99,12 +103,21 @@ class PageController(Controller):
             sent = request.headers.get(CSRF_HEADER) or str(form.get("_csrf", ""))
             if not hmac.compare_digest(sent.encode(), auth.csrf_token.encode()):
                 return page(request, "forbidden", status=403, needed=[], csrf_failed=True)
-            await accounts_q.delete_session(db, token_hash=token_hash(request.cookies[SESSION_COOKIE]))
+            session_hash = token_hash(request.cookies[SESSION_COOKIE])
+            end_session = await end_session_url(state, db, session_hash=session_hash)
+            await accounts_q.delete_session(db, token_hash=session_hash)
+            if end_session:
+                # Signed in through the provider: sign out there too (a page, not a redirect:
+                # the CSP's form-action 'self' would stop a form's redirect to another origin).
+                answer = page(request, "signed_out", user=None, roles=set(), csrf="", end_session_url=end_session)
+                answer.cookies.append(session_cookie(state.settings, request, None))
+                return answer
         return Redirect("/login", status_code=303, cookies=[session_cookie(state.settings, request, None)])
 
     @get("/privacy", operation_id="privacyPage")
     async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:
-        return page(request, "privacy", audit=await audit_q.select_audit_result(db))
+        return page(request, "privacy", audit=await audit_q.select_audit_result(db),
+                    key_log=await transparency.published(db))
 
     @get("/receipts", operation_id="receiptsPage")
     async def receipts(self, request: Request) -> Template:

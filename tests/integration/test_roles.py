@@ -74,6 +74,22 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/campaigns/{campaign_id:uuid}/progress"): {**VISIBLE, "member": 403},
     ("GET", "/api/campaigns/{campaign_id:uuid}/report"): RESULTS,
     ("GET", "/api/campaigns/{campaign_id:uuid}/charts/{chart:str}"): RESULTS,
+    ("GET", "/api/campaigns/{campaign_id:uuid}/trend"): RESULTS,
+    ("GET", "/api/campaigns/{campaign_id:uuid}/audience-provenance"): {**VISIBLE, "member": 403},
+    # The key transparency log is public: no session, no role (bad parameters: 400).
+    ("GET", "/api/transparency/log-key"): everyone(200),
+    ("GET", "/api/transparency/tree-head"): everyone(200),
+    ("GET", "/api/transparency/entries"): everyone(400),
+    ("GET", "/api/transparency/inclusion"): everyone(400),
+    ("GET", "/api/transparency/consistency"): everyone(400),
+    # Mail preferences are each account's own; the development mailbox is for admins.
+    ("GET", "/api/me/mail"): only(*SIGNED_IN),
+    ("PUT", "/api/me/mail"): only(*SIGNED_IN),
+    ("GET", "/admin/mailbox"): {**only("admin"), ANON: 200},
+    # SCIM bearer tokens are made and revoked by admins (an unknown token id: 404).
+    ("GET", "/api/admin/scim-tokens"): only("admin"),
+    ("POST", "/api/admin/scim-tokens"): only("admin", ok=201),
+    ("DELETE", "/api/admin/scim-tokens/{token_id:uuid}"): only("admin", ok=404),
     # Anonymous endpoints know no roles: without a token every caller gets the challenge.
     ("POST", "/anon/campaigns/{campaign_id:uuid}/responses"): everyone(401),
     ("GET", "/anon/campaigns/{campaign_id:uuid}/receipts/{receipt:str}"): everyone(404),
@@ -145,10 +161,12 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
 
 
 def served_routes(settings) -> set[tuple[str, str]]:
+    """Every route but the OpenAPI schema and SCIM's (which take a bearer token, not a
+    session or role: tests/integration/test_scim.py and test_scim_tester.py cover them)."""
     app = create_app(settings)
     routes = set()
     for route in app.routes:
-        if route.path.startswith("/schema"):
+        if route.path.startswith(("/schema", "/scim/")):
             continue
         for method in getattr(route, "methods", ()):
             if method not in ("HEAD", "OPTIONS"):
@@ -232,6 +250,8 @@ def _request(method: str, path: str, ids: dict[str, Any]) -> tuple[str, str, obj
                                      "audience_group_id": ids["group_id"], "opens_on": "2030-01-01",
                                      "closes_on": "2030-02-01"},
         ("PATCH", "/api/campaigns/{campaign_id:uuid}"): {"description": "changed"},
+        ("PUT", "/api/me/mail"): {"reminders": False},
+        ("POST", "/api/admin/scim-tokens"): {"name": f"Directory {unique}"},
         ("POST", "/api/actions"): {"thread_id": ids["action_thread"], "title": "From a thread"},
         ("PATCH", "/api/actions/{action_id:uuid}"): {"title": "Renamed"},
         ("POST", "/api/actions/{action_id:uuid}/status"): {"status": "accepted"},
@@ -251,7 +271,7 @@ def _request(method: str, path: str, ids: dict[str, Any]) -> tuple[str, str, obj
     }
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
     url = url.replace("{chart:str}", "dimension-gaps")
-    url = url.replace("{file_path:path}", "css/candor.css")
+    url = url.replace("{file_path:path}", "css/candor.css").replace("{token_id:uuid}", str(uuid.uuid4()))
     url = url.replace("{action_id:uuid}", ids["action"])
     url = url.replace("{thread_id:uuid}", ids["thread"]).replace("{seq:int}", "1")
     draft_routes = ("PATCH", "/api/campaigns/{campaign_id:uuid}"), ("POST", "/api/campaigns/{campaign_id:uuid}/open")

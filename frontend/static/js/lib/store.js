@@ -34,6 +34,13 @@ const threads = database("candor-threads", 1, (db) => {
   db.createObjectStore("threads", { keyPath: "threadId" });
 });
 
+// The key transparency log as this browser last verified it (lib/transparency.js), in a
+// database of its own: adding a store to "candor" would mean a version upgrade, which
+// waits until every other open tab lets go of the database.
+const log = database("candor-log", 1, (db) => {
+  db.createObjectStore("state", { keyPath: "log" });
+});
+
 /**
  * Run `work(objectStore, settle)` in one transaction and resolve, once it has committed,
  * with the result of the request `work` returns, or with what it passed to `settle`.
@@ -92,6 +99,12 @@ export const threadTokens = {
       settle(taken);
     };
   }),
+};
+
+/** The pinned log key and the last verified tree head: one record, {publicKey, head}. */
+export const logState = {
+  get: () => transact(log, "state", "readonly", (s) => s.get("candor")),
+  put: (record) => transact(log, "state", "readwrite", (s) => { s.put({ ...record, log: "candor" }); }),
 };
 
 /** Threads opened or followed here: {threadId, secret, title, service, openedOn}. */

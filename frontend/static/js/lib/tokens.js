@@ -1,5 +1,6 @@
 // The one Privacy Pass issuance client, for both kinds of token: fetch the issuer's
-// published key, check its key id against the one announced elsewhere, blind, ask,
+// published key, check its key id against the one announced elsewhere and that it is the
+// key the transparency log holds for this wave or month (lib/transparency.js), blind, ask,
 // finalize. Wave tokens: right after sign-in and on every member page the browser gets
 // one token for each open wave it has none for. Thread tokens: the rest of this month's
 // allowance, in one batch. Both are fetched whether or not the member will answer or
@@ -8,6 +9,7 @@
 import { NK, base64urlDecode, createTokenRequest, finalizeToken } from "./privacypass.js";
 import { csrfToken, fetchJson, hexToBytes, today } from "./base.js";
 import { threadTokens, waveTokens } from "./store.js";
+import { TransparencyError, verifyKeyInLog } from "./transparency.js";
 
 const REQUEST_LEN = 2 + 1 + NK; // RFC 9578 §6.1: token_type, truncated_token_key_id, blinded_msg
 const RESPONSE_LEN = NK; // RFC 9578 §6.2: blind_sig
@@ -80,6 +82,7 @@ export async function requestTokens(url, key, count, keep) {
 async function issueWaveToken(wave) {
   const key = await publishedKey(waveKeyUrl(wave.id), wave.token_key_id);
   if (!key.spki) return { state: "unavailable" };
+  await verifyKeyInLog({ kind: "wave", id: wave.id, tokenKeyId: key.keyId, spki: key.spki });
   let record = null;
   const got = await requestTokens(`/api/campaigns/${wave.id}/token-requests`, key, 1, async (token) => {
     record = { campaignId: wave.id, state: "ready", token, keyId: wave.token_key_id, issuedOn: today(), title: wave.title };
@@ -110,7 +113,8 @@ async function withLock(name, fn) {
 
 /**
  * Make sure this browser holds a token for every open wave the member may answer.
- * Returns {waves, tokens: Map(campaignId -> record), error}.
+ * Returns {waves, tokens: Map(campaignId -> record), error}. A wave whose key the log does
+ * not vouch for gets {state: "log-failure", error} (not stored: the next page checks again).
  */
 export async function ensureTokens() {
   const list = await fetchJson("/api/campaigns");
@@ -124,7 +128,8 @@ export async function ensureTokens() {
         try {
           record = await issueWaveToken(wave);
         } catch (err) {
-          record = { state: err instanceof KeyMismatchError ? "key-mismatch" : "unavailable" };
+          if (err instanceof TransparencyError) record = { state: "log-failure", error: err };
+          else record = { state: err instanceof KeyMismatchError ? "key-mismatch" : "unavailable" };
         }
       }
       tokens.set(wave.id, record);
@@ -143,7 +148,8 @@ export function previousPeriod(period) {
 
 /**
  * Fetch what is left of the month's allowance; tokens of months before last are dropped.
- * Returns {held, allowance, key} or {error}.
+ * Returns {held, allowance, key}, or {error} (with `logFailure`, a TransparencyError, when
+ * the log does not vouch for the month's key: then nothing was asked for).
  */
 export async function ensureThreadTokens() {
   const allowance = await fetchJson("/api/threads/allowance");
@@ -151,14 +157,20 @@ export async function ensureThreadTokens() {
   // The key must be the one the allowance (fetched with the session) names.
   const key = await publishedKey("/api/threads/token-key");
   if (!key.spki || key.keyId !== allowance.body.token_key_id) return { error: { status: 0 } };
-  await withLock("candor-thread-tokens", async () => {
-    await threadTokens.keepOnly([key.period, previousPeriod(key.period)]);
-    const fresh = await fetchJson("/api/threads/allowance");
-    if (fresh.ok && fresh.body.remaining > 0) {
-      await requestTokens("/api/threads/token-requests", key, fresh.body.remaining,
-        (token) => threadTokens.add({ keyId: key.keyId, period: key.period, token }));
-    }
-  });
+  try {
+    await withLock("candor-thread-tokens", async () => {
+      await threadTokens.keepOnly([key.period, previousPeriod(key.period)]);
+      const fresh = await fetchJson("/api/threads/allowance");
+      if (fresh.ok && fresh.body.remaining > 0) {
+        await verifyKeyInLog({ kind: "thread-period", id: key.period, tokenKeyId: key.keyId, spki: key.spki });
+        await requestTokens("/api/threads/token-requests", key, fresh.body.remaining,
+          (token) => threadTokens.add({ keyId: key.keyId, period: key.period, token }));
+      }
+    });
+  } catch (err) {
+    if (err instanceof TransparencyError) return { error: { status: 0 }, logFailure: err };
+    throw err;
+  }
   const held = (await threadTokens.all()).length;
   return { held, allowance: allowance.body, key };
 }

@@ -22,11 +22,12 @@ async function load() {
       el("th", { scope: "col" }, "Group"), el("th", { scope: "col" }, "Description"),
       el("th", { scope: "col", class: "num" }, "Members"), el("th", { scope: "col" }, "Actions"))),
     el("tbody", {}, groups.map((g) => el("tr", { "data-group-id": g.id },
-      el("th", { scope: "row" }, g.name),
+      el("th", { scope: "row" }, g.name,
+        g.managed_by === "scim" ? el("span", { class: "muted" }, " — managed by your directory (SCIM)") : null),
       el("td", {}, g.description || "—"),
       el("td", { class: "num" }, String(g.member_count)),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-manage": g.id, onclick: () => edit(g.id) },
-        "Edit", el("span", { class: "visually-hidden" }, ` ${g.name}`)))))))));
+        g.managed_by === "scim" ? "View" : "Edit", el("span", { class: "visually-hidden" }, ` ${g.name}`)))))))));
 }
 
 function nameFields(prefix, group) {
@@ -45,6 +46,7 @@ async function edit(id) {
   const { group, members } = detail.body;
   const memberIds = new Set(members.map((m) => m.id));
   const historyBox = el("div", {}, history(audit));
+  if (group.managed_by === "scim") return readOnly(group, members, historyBox);
   const names = nameFields("e", group);
   const rename = apiForm({
     id: "group-form", heading: "The group was not saved", button: "Save name and description",
@@ -96,6 +98,20 @@ async function edit(id) {
     el("h3", {}, "Membership history"), historyBox,
     el("h3", {}, "Delete"), removal,
   ], () => list.querySelector(`[data-manage="${id}"]`)?.focus());
+}
+
+/** A group the directory provisions: shown, never edited here (the API refuses with 409). */
+function readOnly(group, members, historyBox) {
+  openPanel(panel, `“${group.name}”`, [
+    el("p", { class: "notice", id: "group-managed" },
+      "This group is managed by your directory (SCIM). Its name and members change in the directory, " +
+      "which provisions them here; they cannot be edited on this page."),
+    el("h3", {}, "Members"),
+    members.length
+      ? el("ul", { id: "group-members" }, members.map((m) => el("li", {}, `${m.display_name} (${m.email})`)))
+      : el("p", {}, "No members."),
+    el("h3", {}, "Membership history"), historyBox,
+  ], () => list.querySelector(`[data-manage="${group.id}"]`)?.focus());
 }
 
 const SOURCES = { admin: "admin page or API", demo: "demo seed", scim: "directory (SCIM)", oidc: "sign-in (OIDC)" };

@@ -6,6 +6,7 @@
 import { formatAuthorization } from "../lib/privacypass.js";
 import { el, fetchJson, problemText, show, today } from "../lib/base.js";
 import { KeyMismatchError, ensureTokens, publishedKey, waveKeyUrl } from "../lib/tokens.js";
+import { logAlarm } from "../lib/transparency.js";
 import { clearFieldErrors, fieldNode, showFieldErrors } from "../lib/field-errors.js";
 import { receipts, waveTokens } from "../lib/store.js";
 
@@ -250,6 +251,9 @@ async function main() {
 
   const { tokens } = await ensureTokens();
   const token = tokens.get(campaignId) || (await waveTokens.get(campaignId));
+  if (token && token.state === "log-failure") {
+    return show(root, el("h1", {}, wave.title), logAlarm(token.error), el("p", {}, el("a", { href: "/surveys" }, "Back to open surveys")));
+  }
   if (!token || token.state !== "ready") {
     const why = {
       spent: "You have already answered this survey from this browser. Your receipt is on the Receipts page.",

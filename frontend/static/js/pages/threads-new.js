@@ -6,6 +6,7 @@ import { findIdentifying } from "../lib/threads-identify.js";
 import { newSecret } from "../lib/threads-secret.js";
 import { keptThreads, threadTokens } from "../lib/store.js";
 import { ensureThreadTokens } from "../lib/tokens.js";
+import { logAlarm } from "../lib/transparency.js";
 
 const form = document.getElementById("thread-form");
 const service = document.getElementById("thread-service");
@@ -27,6 +28,11 @@ async function loadServices() {
 
 async function loadAllowance() {
   const got = await ensureThreadTokens();
+  if (got.logFailure) {
+    allowance.textContent = "";
+    allowance.after(logAlarm(got.logFailure));
+    return;
+  }
   if (got.error) {
     allowance.textContent = "Could not fetch this month's thread tokens.";
     return;
