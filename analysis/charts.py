@@ -73,7 +73,7 @@ def _value(r: ItemRow | DimensionRow, gap: bool) -> float | None:
 
 
 def _bar_chart(rows: Sequence[Row], *, gap: bool, points: int, title: str,
-               prefix: str, label_of: Callable[[Row], str]) -> str:
+               prefix: str, label_of: Callable[[Row], str], label_width: int = LABEL_W) -> str:
     """Horizontal bars (gap from 0, or perception mean) with CI whiskers per row."""
     values: list[float] = []
     for r in rows:
@@ -87,7 +87,7 @@ def _bar_chart(rows: Sequence[Row], *, gap: bool, points: int, title: str,
     else:
         lo, hi = 1.0, float(points)
     height = TOP + BOTTOM + ROW_H * max(len(rows), 1)
-    x0, x1 = LABEL_W, WIDTH - RIGHT_PAD
+    x0, x1 = label_width, WIDTH - RIGHT_PAD
 
     def sx(v: float) -> float:
         return x0 + (v - lo) / (hi - lo) * (x1 - x0)
@@ -164,9 +164,22 @@ def _dimension_label(r: Row) -> str:
     return r.title or r.key
 
 
+#: Longest item wording on a chart axis; longer statements end in an ellipsis (the full
+#: wording is in the chart's description and the report's table).
+LABEL_CHARS = 44
+#: Room for those labels left of the item chart's bars.
+ITEM_LABEL_W = 300
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
+
+
 def _item_label(r: Row) -> str:
     if isinstance(r, DimensionRow) or isinstance(r.dimension, UnsetType):
         return r.key
+    if isinstance(r.wording, str):
+        return f"{_short(r.wording)} ({r.key})"
     return f"{r.key} ({r.dimension})"
 
 
@@ -197,7 +210,7 @@ def item_gap_chart(report: GapReport, *, prefix: str = "itemgap") -> str:
     gap = report.format != "perception-only"
     return _bar_chart(report.items, gap=gap, points=_points(report),
                       title=("Gap per item" if gap else "Perception per item"),
-                      prefix=prefix, label_of=_item_label)
+                      prefix=prefix, label_of=_item_label, label_width=ITEM_LABEL_W)
 
 
 def _points(report: GapReport) -> int:

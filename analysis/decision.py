@@ -180,7 +180,7 @@ def _response_rate(n: int, audience: int | None, k: int) -> ResponseRate:
     if not audience:
         return ResponseRate(responses=stepped, audience=audience, rate_at_least=None,
                             text=f"at least {stepped} responses")
-    rate = stepped / audience
+    rate = min(stepped / audience, 1.0)  # demo and test data may hold more answers than invitations
     return ResponseRate(responses=stepped, audience=audience, rate_at_least=rate,
                         text=f"at least {stepped} of {audience} invited ({math.floor(rate * 100)}% or more)")
 

@@ -46,7 +46,7 @@ from analysis.report_types import (
     suppressed,
 )
 from analysis.scales import zone_of_tolerance
-from instruments.schema import Instrument
+from instruments.schema import Instrument, Item
 
 __all__ = ["GAP_DEFINITIONS", "build_report"]
 
@@ -342,6 +342,11 @@ def _adjusted(scores: Scores, ok: list[bool]) -> tuple[list[float | None], list[
 # ----------------------------------------------------------------------------- builder
 
 
+def item_wording(item: Item) -> str:
+    """What respondents read for an item: its perception statement (every format has one)."""
+    return item.statements.get("perception") or next(iter(item.statements.values()))
+
+
 def build_report(
     instrument: Instrument,
     matrices: AnswerMatrices,
@@ -402,7 +407,8 @@ def build_report(
     if matrices.n < k:
         return GapReport(
             **head, n=suppressed(k), suppressed=True,
-            items=tuple(SuppressedRow.below(k, it.key, dimension=it.dimension) for it in items),
+            items=tuple(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it))
+                        for it in items),
             dimensions=tuple(SuppressedRow.below(k, d.key, title=d.title) for d in dims),
             overall=suppressed(k), importance=suppressed(k), ipa=None, candidates=(),
             missing_data=MissingData(statement=suppressed(k).reason),
@@ -430,7 +436,7 @@ def build_report(
     item_cells: list[Cell] = []
     for j, it in enumerate(items):
         if not item_ok[j]:
-            item_rows.append(SuppressedRow.below(k, it.key, dimension=it.dimension))
+            item_rows.append(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it)))
             continue
         fields = _score_fields(iscores, j, p_holm, p_bh)
         note: str | None
@@ -440,7 +446,7 @@ def build_report(
         else:
             note = iscores.columns["perception"][j].note
         item_rows.append(ItemRow(
-            key=it.key, dimension=it.dimension, n=item_n[j], note=note,
+            key=it.key, dimension=it.dimension, wording=item_wording(it), n=item_n[j], note=note,
             importance_mean=weights.item_means[j] if weights.item_means is not None else None, **fields,
         ))
 

@@ -88,14 +88,15 @@ class SuppressedRow(ReportStruct, frozen=True, kw_only=True):
     key: str
     dimension: str | UnsetType = UNSET
     title: str | UnsetType = UNSET
+    wording: str | UnsetType = UNSET
     suppressed: bool = True
     reason: str
 
     @classmethod
     def below(cls, k: int, key: str, *, dimension: str | UnsetType = UNSET,
-              title: str | UnsetType = UNSET) -> SuppressedRow:
+              title: str | UnsetType = UNSET, wording: str | UnsetType = UNSET) -> SuppressedRow:
         """The row ``key`` suppressed for falling below ``k``."""
-        return cls(key=key, dimension=dimension, title=title, reason=suppressed(k).reason)
+        return cls(key=key, dimension=dimension, title=title, wording=wording, reason=suppressed(k).reason)
 
 
 class InstrumentRef(ReportStruct, frozen=True, kw_only=True):
@@ -126,6 +127,8 @@ class ItemRow(ReportStruct, frozen=True, kw_only=True):
 
     key: str
     dimension: str
+    # What respondents read (the perception statement), shown wherever the key was.
+    wording: str | UnsetType = UNSET
     n: int
     mean_expectation: float | None | UnsetType = UNSET
     mean_minimum: float | None | UnsetType = UNSET

@@ -32,7 +32,9 @@ ROW_FIELDS = (
     "alpha_perception", "alpha_gap", "importance_mean", "importance_weight",
 )
 OVERALL_FIELDS = ("unweighted", "weighted", "perception_unweighted", "perception_weighted")
-REPORT_COLUMNS = ("level", "key", "dimension", "suppressed", *ROW_FIELDS)
+# "wording": what respondents read (an item's statement, a dimension's title); last, so
+# the positions of the earlier columns stay what analysts' scripts expect.
+REPORT_COLUMNS = ("level", "key", "dimension", "suppressed", *ROW_FIELDS, "wording")
 
 
 def _csv_safe(value: object) -> str:
@@ -94,6 +96,11 @@ def _row_fields(row: ItemRow | DimensionRow) -> dict[str, object]:
 def _row(level: str, row: ItemRow | DimensionRow | SuppressedRow) -> dict[str, Any]:
     dimension = row.key if isinstance(row, DimensionRow) or row.dimension is UNSET else row.dimension
     out: dict[str, Any] = {"level": level, "key": row.key, "dimension": dimension}
+    wording = row.title if isinstance(row, DimensionRow) else row.wording
+    if isinstance(row, SuppressedRow) and level == "dimension":
+        wording = row.title
+    if isinstance(wording, str):
+        out["wording"] = wording
     if isinstance(row, SuppressedRow):
         return out | {"suppressed": row.reason}
     fields = _row_fields(row)
@@ -150,14 +157,15 @@ def report_csv(aggregates: dict[str, Any]) -> str:
     writer.writerow(REPORT_COLUMNS)
     k = aggregates["k_scores"]
     if aggregates.get("suppressed"):
-        writer.writerow(["wave", "", "", aggregates["suppressed"], *[""] * len(ROW_FIELDS)])
+        writer.writerow(["wave", "", "", aggregates["suppressed"], *[""] * len(ROW_FIELDS), ""])
         return out.getvalue()
-    writer.writerow(["wave", "", "", "", aggregates["n"], *[""] * (len(ROW_FIELDS) - 1)])
+    writer.writerow(["wave", "", "", "", aggregates["n"], *[""] * (len(ROW_FIELDS) - 1), ""])
     for row in aggregates["rows"]:
         hidden = set(row.get("suppressed_fields", ()))
         writer.writerow([
             row["level"], _csv_safe(row["key"]), _csv_safe(row["dimension"]), row.get("suppressed", ""),
             *[("suppressed" if f in hidden else _num(row.get(f))) for f in ROW_FIELDS],
+            _csv_safe(row.get("wording", "")),
         ])
     overall = aggregates.get("overall") or {}
     for f in OVERALL_FIELDS:
@@ -167,5 +175,5 @@ def report_csv(aggregates: dict[str, Any]) -> str:
         field = "mean_perception" if f.startswith("perception") else "mean_gap"
         cells = ["overall", f, "", "" if _is_number(v) else f"fewer than k={k} responses"]
         cells += [_num(v) if name == field else "" for name in ROW_FIELDS]
-        writer.writerow(cells)
+        writer.writerow([*cells, ""])
     return out.getvalue()

@@ -53,3 +53,19 @@ async def select_series(conn: asyncpg.Connection, *, campaign_id: UUID) -> list[
     )
     return [SeriesWave(id=r["id"], title=r["title"], closes_on=r["closes_on"], audience_size=r["audience_size"])
             for r in rows]
+
+
+async def select_respondent_rows(
+    conn: asyncpg.Connection, *, campaign_id: UUID
+) -> list[tuple[list[int | None], list[int | None] | None, list[int | None] | None, dict[str, str]]]:
+    """Every response's stored arrays and comments (for respondent-level exports)."""
+    rows = await conn.fetch(
+        "select item_values, importance, satisfaction, comments from responses where campaign_id = $1", campaign_id
+    )
+    return [(r["item_values"], r["importance"], r["satisfaction"], _comments(r["comments"])) for r in rows]
+
+
+def _comments(raw: object) -> dict[str, str]:
+    if isinstance(raw, str):
+        raw = msgspec.json.decode(raw)
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}

@@ -9,6 +9,7 @@ notes, no owner names).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -23,14 +24,17 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.charts import score_trend_chart
 from service import actions as logic
+from service import respondents
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
 from service.pages import PageResponse, gate, page
 from service.queries import actions as q
+from service.queries import reports as reports_q
 from service.queries.accounts import Account
 from service.queries.actions import ActionItem, Activity, ExpectedEffect
 from service.reports import closed_wave_report, require_reader
+from service.waves import instrument_by_hash
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -322,6 +326,32 @@ class WaveExportController(Controller):
         aggregates = await _aggregates(request, state, db, campaign_id)
         return Response(report_csv(aggregates), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="report-{campaign_id}.csv"'})
+
+
+    @get("/responses/{fmt:str}", operation_id="exportResponses", media_type="application/octet-stream",
+         responses={**_ERRORS, **_NOT_CLOSED, 404: problem_spec("No such wave or format")})
+    async def export_responses(
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        fmt: FromPath[str],
+    ) -> Response[bytes]:
+        """One row per response (no identifier, random order) as ``csv``, ``sav`` (SPSS) or
+        ``dta`` (Stata), with labels; only for a closed wave with at least k responses,
+        free text only at k_comments."""
+        if fmt not in respondents.FORMATS:
+            raise Problem(404, "not-found", f"No export format {fmt!r}; there are {', '.join(respondents.FORMATS)}")
+        campaign = await require_reader(db, _me(request), campaign_id)
+        report = await closed_wave_report(state, db, campaign)  # 409 before the wave closes
+        if not isinstance(report.n, int):
+            raise Problem(409, "conflict",
+                          f"Respondent-level data needs at least k = {campaign.k_scores} responses; this wave has fewer")
+        instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
+        rows = await reports_q.select_respondent_rows(db, campaign_id=campaign.id)
+        names, data = respondents.table(instrument, rows, with_comments=report.n >= campaign.k_comments)
+        media, suffix = respondents.FORMATS[fmt]
+        body = (respondents.to_csv(names, data) if fmt == "csv"
+                else await asyncio.to_thread(respondents.to_stats_file, fmt, names, data))
+        return Response(body, media_type=media,
+                        headers={"content-disposition": f'attachment; filename="responses-{campaign_id}.{suffix}"'})
 
 
 async def _aggregates(request: Request, state: State, db: asyncpg.Connection, campaign_id: UUID) -> dict[str, Any]:

@@ -37,13 +37,27 @@ async def test_manager_reads_the_report_with_charts(page, db):
 
     await sign_in(page, "manager")
     await page.goto(f"/waves/{wave}")
+    # Summary first: overall score, response rate, three focus areas in respondents' words.
+    await page.locator("#summary-overall").wait_for()
+    overall = await page.locator("#summary-overall").inner_text()
+    assert "Overall gap" in overall and "95% CI" in overall
+    focus = page.locator("#summary-focus li")
+    statements = {it.statements["perception"] for it in servqual.items}
+    texts = [await focus.nth(i).inner_text() for i in range(await focus.count())]
+    assert 1 <= len(texts) <= 3
+    assert all(any(s in t for s in statements) for t in texts)  # wording, not item keys
+    assert "priority = weight × |gap|" in texts[0]
+    assert await page.locator("#trend-table tbody tr").count() == 1
+    # Everything else is below, collapsed until asked for.
+    assert not await page.locator("#all-candidates").is_visible()
+    await page.locator("#full-analysis > summary").click()
     charts = page.locator("svg[role=img]")
     await charts.nth(2).wait_for()
     titles = [await charts.nth(i).locator("title").first.text_content() for i in range(await charts.count())]
     assert any("dimension" in t.lower() for t in titles)
     assert any("importance" in t.lower() for t in titles)
     body = await page.locator("main").inner_text()
-    assert "Ranked action candidates" in body
+    assert "All ranked action candidates" in body
     assert "Reliability" in body and "Benjamini" in body
     assert "Responses analysed: 40" in body
     # Comments need k_comments = 10 responses; with 40 the two written ones are shown.

@@ -30,6 +30,12 @@ async def test_manager_creates_opens_and_closes_a_wave(page, db):
     await page.get_by_label("Service").select_option(label="Service Desk")
     await page.get_by_label("Instrument").select_option(value="servqual")
     await page.get_by_label("Audience group").select_option(label="Everyone (7 people)")
+    # The planning helper: 40% of 7 is 2 answers, fewer than k = 5: the report would stay suppressed.
+    plan = page.locator("#w-plan")
+    assert "About 2 answers from 7 people" in await plan.inner_text()
+    assert "fewer than k = 5" in await plan.inner_text()
+    await page.get_by_label("Expected response rate (%)").fill("100")
+    assert "About 7 answers" in await plan.inner_text() and "Margin of error (95%): ±0.00" in await plan.inner_text()
     await page.get_by_label("Opens on").fill(str(date.today()))
     await page.get_by_label("Closes on").fill(str(date.today() + timedelta(days=14)))
     await form.get_by_role("button", name="Create the wave (as a draft)").click()

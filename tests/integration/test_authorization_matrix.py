@@ -114,6 +114,7 @@ def _url(route: str, ids: dict[str, str]) -> str:
         "{seq:int}": "1",
         "{instrument_id:str}": "servqual",
         "{chart:str}": "dimension-gaps",
+        "{fmt:str}": "csv",
         "{receipt:str}": "0" * 64,
         "{file_path:path}": "css/candor.css",
         "{path:str}": "openapi.json",

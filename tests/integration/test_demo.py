@@ -27,8 +27,9 @@ async def test_demo_organisation(empty_database_url, settings):
         assert await conn.fetchval("select count(*) from groups") == 2
         assert await conn.fetchval("select count(*) from services") == 2
         statuses = sorted(r["status"] for r in await conn.fetch("select status from campaigns"))
-        assert statuses == ["closed", "open"]
-        assert await conn.fetchval("select count(*) from responses") == DEMO_RESPONSES
+        assert statuses == ["closed", "closed", "closed", "open"]  # the Service Desk's three waves, a pulse
+        assert await conn.fetchval("select count(*) from responses") == 3 * DEMO_RESPONSES
+        assert await conn.fetchval("select status from action_items") == "done"
     finally:
         await conn.close()
 
@@ -42,8 +43,16 @@ async def test_demo_organisation(empty_database_url, settings):
                                                           "password": DEMO_PASSWORD})
         client.headers["x-csrf-token"] = login.json()["csrf_token"]
         waves = (await client.get("/api/campaigns")).json()
-        closed = next(w for w in waves if w["status"] == "closed")
+        closed = max((w for w in waves if w["status"] == "closed"), key=lambda w: w["closes_on"])
         report = (await client.get(f"/api/campaigns/{closed['id']}/report")).json()
         assert report["n"] == DEMO_RESPONSES
         assert report["candidates"][0]["target"] == "reliability"
-        assert len(report["comments"]["by_prompt"]["general"]) == DEMO_RESPONSES // 20
+        assert len(report["comments"]["by_prompt"]["general"]) == DEMO_RESPONSES // 5
+        # the decision view has something to say: focus areas, drivers and themes
+        assert report["summary"]["focus"][0]["wording"]
+        assert report["drivers"]["rows"] and report["themes"]["themes"]
+        # ...and the story: the reliability gap narrowed after the action item was done
+        assert report["summary"]["change"]["verdict"] == "improved"
+        trend = (await client.get(f"/api/campaigns/{closed['id']}/trend")).json()["points"]
+        reliability = [p["dimensions"]["reliability"]["mean"] for p in trend]
+        assert len(trend) == 3 and reliability == sorted(reliability)

@@ -35,7 +35,8 @@ async def test_report_exports_keep_suppressed_cells_out(client, db):
     data = as_json.json()
     assert data["n"] == 8 and data["k_scores"] == 5
     q01 = next(r for r in data["rows"] if r["level"] == "item" and r["key"] == "q01")
-    assert q01 == {"level": "item", "key": "q01", "dimension": "tangibles", "suppressed": "fewer than k=5 responses"}
+    assert q01 == {"level": "item", "key": "q01", "dimension": "tangibles", "suppressed": "fewer than k=5 responses",
+                   "wording": "The IT service has modern-looking equipment."}
     q02 = next(r for r in data["rows"] if r["key"] == "q02")
     assert q02["n"] == 8 and isinstance(q02["mean_gap"], float)
     # Tangibles' listwise alpha uses 3 complete respondents: suppressed field by field.
@@ -47,7 +48,8 @@ async def test_report_exports_keep_suppressed_cells_out(client, db):
     rows = _rows(as_csv.text)
     q01_row = next(r for r in rows if r["level"] == "item" and r["key"] == "q01")
     assert q01_row["suppressed"] == "fewer than k=5 responses"
-    assert all(q01_row[f] == "" for f in q01_row if f not in ("level", "key", "dimension", "suppressed"))
+    assert all(q01_row[f] == "" for f in q01_row if f not in ("level", "key", "dimension", "suppressed", "wording"))
+    assert q01_row["wording"] == "The IT service has modern-looking equipment."
     tangibles_row = next(r for r in rows if r["level"] == "dimension" and r["key"] == "tangibles")
     assert tangibles_row["alpha_gap"] == "suppressed" and float(tangibles_row["mean_gap"]) < 10
     for text in (as_json.text, as_csv.text):

@@ -152,6 +152,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     # By now the manager has closed the wave (above), so the manager gets its results.
     ("GET", "/api/campaigns/{campaign_id:uuid}/export/json"): {**RESULTS, "manager": 200},
     ("GET", "/api/campaigns/{campaign_id:uuid}/export/csv"): {**RESULTS, "manager": 200},
+    # Respondent rows need k responses; the arranged wave has none (409 for its readers).
+    ("GET", "/api/campaigns/{campaign_id:uuid}/export/responses/{fmt:str}"): RESULTS,
     ("GET", "/actions"): {**only("manager", "owner"), ANON: 200},
     ("GET", "/actions/{action_id:uuid}"): {**only("manager", "owner"), ANON: 200},
     ("GET", "/you-said-we-did"): {**only(*SIGNED_IN), ANON: 200},
@@ -270,7 +272,7 @@ def _request(method: str, path: str, ids: dict[str, Any]) -> tuple[str, str, obj
         ),
     }
     url = url.replace("{instrument_id:str}", "servqual").replace("{receipt:str}", "0" * 64)
-    url = url.replace("{chart:str}", "dimension-gaps")
+    url = url.replace("{chart:str}", "dimension-gaps").replace("{fmt:str}", "sav")
     url = url.replace("{file_path:path}", "css/candor.css").replace("{token_id:uuid}", str(uuid.uuid4()))
     url = url.replace("{action_id:uuid}", ids["action"])
     url = url.replace("{thread_id:uuid}", ids["thread"]).replace("{seq:int}", "1")

@@ -1,6 +1,7 @@
 // One wave: its settings, progress (rounded down to multiples of k) and, once it has closed, its report.
 // An open wave has no results: two reads a response apart would give that response away.
 import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
+import { driversSection, summarySection, themesSection, trendSection } from "./wave-decision.js";
 
 const root = document.getElementById("wave");
 const id = root.dataset.campaignId;
@@ -24,7 +25,7 @@ function cell(value) {
 }
 
 const COLUMNS = [
-  ["title", "Dimension"], ["key", "Key"], ["dimension", "Dimension"], ["n", "n"],
+  ["title", "Dimension"], ["wording", "Statement"], ["key", "Key"], ["dimension", "Dimension"], ["n", "n"],
   ["mean_expectation", "Mean E"], ["mean_minimum", "Mean min"], ["mean_desired", "Mean desired"],
   ["mean_perception", "Mean P"], ["mean_gap", "Gap"], ["ci_low", "CI low"], ["ci_high", "CI high"],
   ["p_adjusted", "p (adjusted)"], ["d_z", "d_z"], ["importance_weight", "Weight"],
@@ -71,25 +72,32 @@ async function reportParts(report) {
     out.push(el("p", { class: "suppressed", id: "report-suppressed" }, `The report is suppressed until enough people have answered: ${report.reason || (report.n && report.n.reason) || "too few responses"}.`));
     return out;
   }
-  if (report.gap_definition) out.push(el("p", { class: "muted" }, report.gap_definition));
+  // Summary first; everything else below, collapsed.
+  const trend = await fetchJson(`/api/campaigns/${id}/trend`);
+  out.push(...summarySection(report.summary), ...trendSection(trend.ok ? trend.body : null),
+    ...driversSection(report.drivers), ...themesSection(report.themes));
+  const full = [];
+  if (report.gap_definition) full.push(el("p", { class: "muted" }, report.gap_definition));
   const charts = (await Promise.all(["dimension-gaps", "item-gaps", "importance-performance"].map(chart))).filter(Boolean);
-  if (charts.length) out.push(el("h3", {}, "Charts"), charts);
-  out.push(rowsTable("Dimensions", report.dimensions), rowsTable("Items", report.items));
+  if (charts.length) full.push(el("h3", {}, "Charts"), charts);
+  full.push(rowsTable("Dimensions", report.dimensions), rowsTable("Items", report.items));
+  const wording = Object.fromEntries((report.items || []).map((r) => [r.key, r.wording || r.key]));
   if (Array.isArray(report.candidates)) {
-    out.push(el("h3", {}, "Ranked action candidates"));
-    out.push(report.candidates.length
-      ? el("ol", {}, report.candidates.map((c) => el("li", {}, el("strong", {}, c.target), ` (priority ${Number(c.priority).toFixed(2)}): `, c.reason)))
+    full.push(el("h3", {}, "All ranked action candidates"));
+    full.push(report.candidates.length
+      ? el("ol", { id: "all-candidates" }, report.candidates.map((c) => el("li", {}, el("strong", {}, wording[c.target] || c.target), ` (${c.target}, priority ${Number(c.priority).toFixed(2)}): `, c.reason)))
       : el("p", {}, "No gap stays significant after adjustment, so there is no candidate."));
-    if (report.priority_formula) out.push(el("p", { class: "muted" }, `Priority: ${report.priority_formula}`));
+    if (report.priority_formula) full.push(el("p", { class: "muted" }, `Priority: ${report.priority_formula}`));
   }
   const comments = report.comments;
-  out.push(el("h3", {}, "Comments"));
-  if (SUPPRESSED(comments)) out.push(el("p", { class: "suppressed" }, `Comments are suppressed (${comments.reason}).`));
+  full.push(el("h3", {}, "Comments"));
+  if (SUPPRESSED(comments)) full.push(el("p", { class: "suppressed" }, `Comments are suppressed (${comments.reason}).`));
   else if (comments && comments.by_prompt) {
     const lists = Object.entries(comments.by_prompt).map(([prompt, texts]) => [el("h4", {}, prompt), el("ul", {}, texts.map((t) => el("li", {}, t)))]);
-    out.push(lists.length ? lists : el("p", {}, "No comments."));
+    full.push(lists.length ? lists : el("p", {}, "No comments."));
   }
-  if (Array.isArray(report.notes) && report.notes.length) out.push(el("h3", {}, "Notes"), el("ul", {}, report.notes.map((n) => el("li", {}, String(n)))));
+  if (Array.isArray(report.notes) && report.notes.length) full.push(el("h3", {}, "Notes"), el("ul", {}, report.notes.map((n) => el("li", {}, String(n)))));
+  out.push(el("details", { id: "full-analysis" }, el("summary", {}, "Full analysis: tables, charts, all candidates, comments"), full));
   return out;
 }
 
@@ -103,9 +111,11 @@ if (!waveResult.ok) {
     fetchJson(`/api/campaigns/${id}/progress`),
     closed ? fetchJson(`/api/campaigns/${id}/report`) : null,
   ]);
-  const parts = [
+  const head = [
     el("h1", { id: "wave-title" }, wave.title),
     el("p", { class: "muted" }, `${wave.service.name} · ${wave.instrument_id} · ${wave.status} · ${wave.opens_on} – ${wave.closes_on}`),
+  ];
+  const details = [
     el("h2", {}, "Thresholds and key"),
     el("ul", {},
       el("li", {}, `Scores shown from ${wave.k_scores} answers; comments from ${wave.k_comments}.`),
@@ -113,30 +123,32 @@ if (!waveResult.ok) {
     el("h2", {}, "Progress"),
   ];
   if (progress.ok) {
-    parts.push(el("dl", {},
+    details.push(el("dl", {},
       el("dt", {}, "Tokens issued"), el("dd", { id: "tokens-issued" }, count(progress.body.tokens_issued, progress.body.k)),
       el("dt", {}, "Answers"), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))),
       el("p", { class: "hint", id: "progress-rounding" }, progress.body.rounding));
   } else {
-    parts.push(el("p", {}, problemText(progress, "Progress is not available.")));
+    details.push(el("p", {}, problemText(progress, "Progress is not available.")));
   }
-  parts.push(el("h2", {}, "Report"));
+  const results = [el("h2", {}, "Report")];
   if (!closed) {
-    parts.push(el("p", { id: "report-not-yet" }, `Results appear when the wave closes on ${wave.closes_on}. `,
+    results.push(el("p", { id: "report-not-yet" }, `Results appear when the wave closes on ${wave.closes_on}. `,
       "Until then nothing is shown, so that no one can compare two readings and learn one person’s answers."));
   } else if (report.status === 409) {
-    parts.push(el("p", { id: "report-not-yet" }, problemText(report, `Results appear when the wave closes on ${wave.closes_on}.`)));
+    results.push(el("p", { id: "report-not-yet" }, problemText(report, `Results appear when the wave closes on ${wave.closes_on}.`)));
   } else if (report.ok && report.body) {
+    results.push(...(await reportParts(report.body)));
     // Exports hold the report's aggregates only: suppressed cells stay suppressed, comments stay out.
-    parts.push(el("p", { class: "actions", id: "report-exports" },
+    results.push(el("p", { class: "actions", id: "report-exports" },
       el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, "Download the report (CSV)"),
       el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/json`, download: "" }, "Download the report (JSON)")),
       el("p", { class: "hint" }, "The downloads hold the report's figures (suppressed cells stay suppressed), not its comments."));
-    parts.push(...(await reportParts(report.body)));
   } else if (report.status === 404) {
-    parts.push(el("p", { id: "no-report" }, "The gap report is not available yet."));
+    results.push(el("p", { id: "no-report" }, "The gap report is not available yet."));
   } else {
-    parts.push(el("p", {}, problemText(report, "The report could not be loaded.")));
+    results.push(el("p", {}, problemText(report, "The report could not be loaded.")));
   }
+  // A closed wave opens with its results (summary first); an open one with its progress.
+  const parts = closed ? [...head, ...results, ...details] : [...head, ...details, ...results];
   show(root, parts);
 }

@@ -2,6 +2,7 @@
 import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
 import { clearFieldErrors, showFieldErrors } from "../lib/field-errors.js";
 import { field } from "../lib/forms.js";
+import { needed, plan } from "../lib/planning.js";
 
 const list = document.getElementById("waves");
 const canManage = list.dataset.canManage === "true";
@@ -70,6 +71,27 @@ async function buildCreateForm() {
     k_comments: el("input", { id: "w-k-comments", name: "k_comments", type: "number", min: "2", step: "1", value: "10" }),
   };
   for (const [name, input] of Object.entries(inputs)) input.dataset.field = name;
+  // Planning: not sent with the wave; it only says what precision to expect.
+  const rate = el("input", { id: "w-rate", type: "number", min: "1", max: "100", step: "1", value: "40" });
+  const planOut = el("p", { id: "w-plan", class: "hint", "aria-live": "polite" });
+  const sizes = new Map(groups.body.map((g) => [g.id, g.member_count]));
+  const updatePlan = () => {
+    const audience = sizes.get(inputs.audience_group_id.value) || 0;
+    const k = Number(inputs.k_scores.value) || 5;
+    const p = plan({ audience, rate: Math.min(Math.max(Number(rate.value) || 0, 0), 100) / 100, sd: 1.5 });
+    if (!audience) return show(planOut, "Choose an audience to see what precision to expect.");
+    const parts = [`About ${p.expected} answers from ${audience} people.`];
+    if (p.expected < k) parts.push(`That is fewer than k = ${k}: the report would stay suppressed.`);
+    else if (p.moeMean !== null) {
+      parts.push(`Margin of error (95%): ±${p.moeMean.toFixed(2)} on a mean score (SD 1.5 assumed, typical on a 7-point scale), `
+        + `±${Math.round(p.moeProportion * 100)} percentage points on a share.`);
+    }
+    parts.push(`For ±5 points on a share you need ${needed(Math.max(audience, 2), 0.05)} answers.`);
+    show(planOut, parts.join(" "));
+  };
+  for (const input of [rate, inputs.audience_group_id, inputs.k_scores]) input.addEventListener("input", updatePlan);
+  inputs.audience_group_id.addEventListener("change", updatePlan);
+  updatePlan();
   const summary = el("div", { class: "alert", role: "alert", tabindex: "-1", hidden: true, id: "create-errors" });
   const form = el("form", { id: "create-form", class: "stack", novalidate: true },
     summary,
@@ -78,6 +100,8 @@ async function buildCreateForm() {
     field(inputs.service_id, "Service"),
     field(inputs.instrument_id, "Instrument"),
     field(inputs.audience_group_id, "Audience group", "Who may answer. A wave's audience must have at least k people."),
+    field(rate, "Expected response rate (%)", "For planning only: not stored."),
+    planOut,
     field(inputs.opens_on, "Opens on"),
     field(inputs.closes_on, "Closes on"),
     field(inputs.k_scores, "k for scores", "Scores stay suppressed until at least this many people answered."),
