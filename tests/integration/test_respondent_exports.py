@@ -8,6 +8,7 @@ import csv
 import io
 import tempfile
 from collections import Counter
+from typing import Any
 
 import pyreadstat
 import pytest
@@ -27,7 +28,8 @@ def _sets(n: int) -> list[dict]:
     return answers
 
 
-def _read(kind: str, body: bytes):
+def _read(kind: str, body: bytes) -> tuple[Any, Any]:
+    """The frame (pandas) and metadata pyreadstat reads back from the file."""
     with tempfile.NamedTemporaryFile(suffix="." + kind) as f:
         f.write(body)
         f.flush()
