@@ -37,6 +37,10 @@ The checks and what each proves (DESIGN.md, anonymity invariants 1–3):
 ``expired-sessions``
     No session is past its idle or absolute expiry by more than one purge interval: kept
     sign-in times map transaction ids to wall-clock time.
+``key-log``
+    The key transparency log holds together (invariant 8): the latest signed head covers
+    every stored entry, its root recomputed here and its signature valid for the log key;
+    one key per wave and month; every opened wave's and thread month's key is logged.
 """
 
 from __future__ import annotations
@@ -55,8 +59,10 @@ from datetime import UTC, date, datetime
 import asyncpg
 import msgspec
 
+from crypto import transparency as ct
 from service.housekeeping import PURGE_INTERVAL_SECONDS
 from service.queries import audit as audit_q
+from service.queries import transparency as transparency_q
 from service.settings import Settings, SettingsError
 
 log = logging.getLogger("candor.audit")
@@ -441,6 +447,52 @@ async def check_expired_sessions(conn: asyncpg.Connection, limits: SessionLimits
     )
 
 
+async def check_key_log(conn: asyncpg.Connection) -> Check:
+    """The key transparency log holds together (invariant 8): every stored entry hashes to
+    its leaf, the latest signed head covers every entry with the root recomputed here and
+    a valid signature by the log's key, each wave and month has one key, and every opened
+    wave's and thread month's key is in the log."""
+    description = ("the key log is whole: entries hash to their leaves, the signed head covers them all, "
+                   "one key per wave and month, every key in use is logged")
+    try:
+        public = await transparency_q.select_log_key(conn)
+        head = await transparency_q.select_latest_head(conn)
+        stored = await transparency_q.select_leaf_hashes(conn)
+        entries = await transparency_q.select_entries(conn, start=0, end=len(stored))
+        unlogged = await transparency_q.select_unlogged_keys(conn)
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
+        return Check(id="key-log", description=description, ok=False, details=[f"cannot read the key log: {exc}"])
+    if public is None or head is None:
+        # A database the service has never started on: fine while no key is in use.
+        problems = [f"{k.kind} {k.campaign_id or k.period} uses a key that is not in the log" for k in unlogged]
+        return Check(id="key-log", description=description, ok=not problems and not stored,
+                     details=problems or ["no key in use and no log yet (the service has not started once)"])
+    problems: list[str] = []
+    owners: dict[tuple[str, str], int] = defaultdict(int)
+    for index, (raw, leaf) in enumerate(zip(entries, stored, strict=True)):
+        if ct.leaf_hash(raw) != leaf:
+            problems.append(f"entry {index} does not hash to its stored leaf (changed after it was logged)")
+        try:
+            entry = ct.LogEntry.from_json(msgspec.json.decode(raw))
+        except (ct.TransparencyError, msgspec.DecodeError) as exc:
+            problems.append(f"entry {index} is not a valid entry: {exc}")
+            continue
+        owners[(entry.kind, entry.id)] += 1
+    problems += [f"{kind} {owner} has {count} keys in the log" for (kind, owner), count in owners.items() if count > 1]
+    if head.tree_size != len(stored):
+        problems.append(f"the latest signed head covers {head.tree_size} entries, the log holds {len(stored)}")
+    elif ct.merkle_root(stored) != head.root_hash:
+        problems.append("the latest signed head's root is not the root of the stored entries")
+    try:
+        ct.verify_tree_head(public.public_key, ct.SignedTreeHead(tree_size=head.tree_size, root_hash=head.root_hash,
+                                                                 issued_on=head.issued_on, signature=head.signature))
+    except ct.TransparencyError as exc:
+        problems.append(f"the latest head's signature does not verify with the log key: {exc}")
+    problems += [f"{k.kind} {k.campaign_id or k.period} uses a key that is not in the log" for k in unlogged]
+    return Check(id="key-log", description=description, ok=not problems,
+                 details=problems or [f"{len(stored)} keys logged; head of {head.issued_on.isoformat()} verifies"])
+
+
 # Running it ---------------------------------------------------------------------------
 
 
@@ -465,6 +517,7 @@ async def run_checks(conn: asyncpg.Connection, limits: SessionLimits) -> AuditRe
             await check_ordered_defaults(conn),
             await check_arrival_order(conn),
             await check_expired_sessions(conn, limits),
+            await check_key_log(conn),
         ]
     return AuditReport(
         ok=all(c.ok for c in checks), checked_on=datetime.now(UTC).date().isoformat(), checks=checks

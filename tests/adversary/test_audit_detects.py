@@ -134,6 +134,29 @@ async def test_an_expired_session_kept_is_caught(demo, demo_database_url):
     assert failed["expired-sessions"][0].startswith("2 expired sessions kept")
 
 
+async def test_a_changed_or_missing_key_log_entry_is_caught(demo, demo_database_url):
+    assert await failed_checks(demo_database_url) == {}
+    # An operator rewrites a logged entry (the append-only triggers switched off, as a
+    # superuser could; the leaf hash rewritten with it, as the table's check demands):
+    # the signed head no longer covers what the log holds.
+    await demo.execute("set session_replication_role = replica")
+    await demo.execute(
+        """update transparency_entries
+              set entry = convert_to(replace(convert_from(entry, 'UTF8'), '"opened_on":"', '"opened_on":"1'), 'UTF8'),
+                  leaf_hash = sha256('\\x00'::bytea
+                      || convert_to(replace(convert_from(entry, 'UTF8'), '"opened_on":"', '"opened_on":"1'), 'UTF8'))
+            where leaf_index = 0""")
+    failed = await failed_checks(demo_database_url)
+    assert list(failed) == ["key-log"]
+    assert any("root is not the root of the stored entries" in d for d in failed["key-log"])
+    # ... or drops the log's record of a wave, so the head no longer covers the log.
+    await demo.execute("delete from transparency_entries where leaf_index = (select max(leaf_index) "
+                       "from transparency_entries)")
+    failed = await failed_checks(demo_database_url)
+    assert any("uses a key that is not in the log" in d for d in failed["key-log"])
+    assert any("the latest signed head covers" in d for d in failed["key-log"])
+
+
 async def _closed_wave(conn) -> UUID:
     return await conn.fetchval("select id from campaigns where status = 'closed'")
 

@@ -22,6 +22,7 @@ CHECK_IDS = [
     "ordered-defaults",
     "arrival-order",
     "expired-sessions",
+    "key-log",
 ]
 
 
@@ -72,7 +73,7 @@ async def test_cli_text_and_json(demo_database_url, monkeypatch, tmp_path, capsy
     code, out, err = await _run_cli(monkeypatch, tmp_path, capsys, demo_database_url)
     assert code == 0, out
     lines = out.splitlines()
-    assert lines[0].endswith("6/6 checks passed")
+    assert lines[0].endswith("7/7 checks passed")
     assert [line.split(" ", 2)[1] for line in lines if line.startswith(("PASS", "FAIL"))] == CHECK_IDS
     assert all(line.startswith(("PASS ", "    ")) for line in lines[1:])
 
@@ -119,13 +120,13 @@ async def test_startup_audit_is_stored_and_shown_on_the_privacy_page(settings, c
         report = await startup_audit(settings)
     assert report is not None and report.ok, _failures(report)
     lines = [r.getMessage() for r in caplog.records if r.name == "candor.audit"]
-    assert lines == ["candor audit: 6/6 checks passed"]
+    assert lines == ["candor audit: 7/7 checks passed"]
     stored = await db.fetchrow("select checked_on, ok, result from audit_results")
     assert stored["ok"] is True and stored["checked_on"].isoformat() == report.checked_on
 
     page = (await client.get("/privacy")).text
     assert f"<strong>{report.checked_on}</strong>" in page
-    assert "6 of 6 checks passed" in page
+    assert "7 of 7 checks passed" in page
 
     # A failing check shows up, named, at the next start.
     await db.execute("alter table responses add column arrived_at timestamp")
@@ -133,8 +134,8 @@ async def test_startup_audit_is_stored_and_shown_on_the_privacy_page(settings, c
         caplog.clear()
         await startup_audit(settings)
     assert [r.getMessage() for r in caplog.records if r.name == "candor.audit"] == [
-        "candor audit: 5/6 checks passed; failed: column-precision"
+        "candor audit: 6/7 checks passed; failed: column-precision"
     ]
     page = (await client.get("/privacy")).text
-    assert "5 of 6 checks passed" in page
+    assert "6 of 7 checks passed" in page
     assert "FAILED: <code>column-precision</code>" in page

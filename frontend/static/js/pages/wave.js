@@ -1,7 +1,7 @@
 // One wave: its settings, progress (rounded down to multiples of k) and, once it has closed, its report.
 // An open wave has no results: two reads a response apart would give that response away.
 import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
-import { driversSection, summarySection, themesSection, trendSection } from "./wave-decision.js";
+import { driversSection, summarySection, themesSection, trendSection } from "../lib/decision-view.js";
 
 const root = document.getElementById("wave");
 const id = root.dataset.campaignId;

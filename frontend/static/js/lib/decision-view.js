@@ -1,7 +1,7 @@
 // The manager's decision view of a closed wave: summary first (overall score, change since
 // the previous wave, three focus areas in respondents' words, strengths, response rate),
 // then the trend, the key drivers of satisfaction and the comment themes.
-import { el } from "../lib/base.js";
+import { el } from "./base.js";
 
 const SUPPRESSED = (v) => v !== null && typeof v === "object" && v.suppressed === true;
 const signed = (x) => (x > 0 ? "+" : x < 0 ? "−" : "") + Math.abs(x).toFixed(2);
