@@ -21,7 +21,10 @@ pytestmark = pytest.mark.browser
 
 READ_TOKEN = """async (id) => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
+  try {
+    if (!db.objectStoreNames.contains("tokens")) return null;  // the page has not made its stores yet
+    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
+  } finally { db.close(); }  // never hold the page's database open (it may need to upgrade it)
 }"""
 
 

@@ -15,11 +15,15 @@ pytestmark = pytest.mark.browser
 
 READ_TOKEN = """async (id) => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
+  try {
+    if (!db.objectStoreNames.contains("tokens")) return null;  // the page has not made its stores yet
+    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
+  } finally { db.close(); }  // never hold the page's database open (it may need to upgrade it)
 }"""
 WRITE_TOKEN = """async (record) => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
   await new Promise((ok) => { const tx = db.transaction("tokens", "readwrite"); tx.objectStore("tokens").put(record); tx.oncomplete = ok; });
+  db.close();
 }"""
 
 

@@ -31,13 +31,17 @@ pytestmark = pytest.mark.browser
 
 READ_LOG = """async () => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor-log"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  if (!db.objectStoreNames.contains("state")) return null;
-  return await new Promise((ok) => { const r = db.transaction("state").objectStore("state").get("candor"); r.onsuccess = () => ok(r.result ?? null); });
+  try {
+    if (!db.objectStoreNames.contains("state")) return null;
+    return await new Promise((ok) => { const r = db.transaction("state").objectStore("state").get("candor"); r.onsuccess = () => ok(r.result ?? null); });
+  } finally { db.close(); }
 }"""
 READ_TOKEN = """async (id) => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  if (!db.objectStoreNames.contains("tokens")) return null;
-  return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result ?? null); });
+  try {
+    if (!db.objectStoreNames.contains("tokens")) return null;
+    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result ?? null); });
+  } finally { db.close(); }
 }"""
 
 

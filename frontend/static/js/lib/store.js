@@ -8,37 +8,49 @@
 // and "candor-threads" (tokens with an autoincrement id, threads). Merging them would mean
 // a migration that, if interrupted, loses wave tokens, and a wave token is issued once.
 
-/** One opener per database: opened once per page, created by `upgrade(db)` when new. */
-function database(name, version, upgrade) {
+/**
+ * One opener per database: opened once per page at whatever version it has, created or
+ * upgraded by `upgrade(db)` when any of `stores` is missing (a database another script
+ * created empty, or one from before a store was added, is upgraded rather than used broken).
+ */
+function database(name, stores, upgrade) {
   let opening = null;
+  const attempt = (version, resolve, reject) => {
+    const request = version ? indexedDB.open(name, version) : indexedDB.open(name);
+    request.onupgradeneeded = () => upgrade(request.result);
+    request.onsuccess = () => {
+      const db = request.result;
+      if (stores.every((store) => db.objectStoreNames.contains(store))) {
+        db.onversionchange = () => { db.close(); opening = null; }; // another page upgrades it: let go, reopen later
+        return resolve(db);
+      }
+      const next = db.version + 1;
+      db.close();
+      attempt(next, resolve, reject);
+    };
+    request.onerror = () => reject(request.error);
+  };
   return function open() {
-    if (!opening) {
-      opening = new Promise((resolve, reject) => {
-        const request = indexedDB.open(name, version);
-        request.onupgradeneeded = () => upgrade(request.result);
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-    }
+    if (!opening) opening = new Promise((resolve, reject) => attempt(null, resolve, reject));
     return opening;
   };
 }
 
-const waves = database("candor", 1, (db) => {
+const waves = database("candor", ["tokens", "receipts"], (db) => {
   if (!db.objectStoreNames.contains("tokens")) db.createObjectStore("tokens", { keyPath: "campaignId" });
   if (!db.objectStoreNames.contains("receipts")) db.createObjectStore("receipts", { keyPath: "receipt" });
 });
 
-const threads = database("candor-threads", 1, (db) => {
-  db.createObjectStore("tokens", { keyPath: "id", autoIncrement: true });
-  db.createObjectStore("threads", { keyPath: "threadId" });
+const threads = database("candor-threads", ["tokens", "threads"], (db) => {
+  if (!db.objectStoreNames.contains("tokens")) db.createObjectStore("tokens", { keyPath: "id", autoIncrement: true });
+  if (!db.objectStoreNames.contains("threads")) db.createObjectStore("threads", { keyPath: "threadId" });
 });
 
 // The key transparency log as this browser last verified it (lib/transparency.js), in a
 // database of its own: adding a store to "candor" would mean a version upgrade, which
 // waits until every other open tab lets go of the database.
-const log = database("candor-log", 1, (db) => {
-  db.createObjectStore("state", { keyPath: "log" });
+const log = database("candor-log", ["state"], (db) => {
+  if (!db.objectStoreNames.contains("state")) db.createObjectStore("state", { keyPath: "log" });
 });
 
 /**
