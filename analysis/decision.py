@@ -32,6 +32,7 @@ from analysis.engine import dimension_groups, score_matrix
 from analysis.matrices import AnswerMatrices
 from analysis.moments import FloatArray, moments
 from analysis.parametric import welch_difference
+from analysis.report import item_wording
 from analysis.report_types import (
     Candidate,
     Change,
@@ -121,7 +122,7 @@ def _overall(scores: FloatArray, *, kind: str, k: int, confidence: float) -> Ove
 def _wording(instrument: Instrument, key: str) -> str:
     for item in instrument.items:
         if item.key == key:
-            return item.statements.get("perception") or next(iter(item.statements.values()))
+            return item_wording(item)
     for dim in instrument.dimensions:
         if dim.key == key:
             return dim.title
@@ -167,7 +168,7 @@ def _strengths(instrument: Instrument, report: GapReport) -> tuple[Strength, ...
                     f"({_interval_text(low, high, report.confidence)}) from {r.n} respondents")
         if has_gap and r.mean_perception is not None:
             evidence += f"; perception {r.mean_perception:.2f} of {instrument.scale.points}"
-        out.append(Strength(key=r.key, dimension=r.dimension, wording=_wording(instrument, r.key), score=kind,
+        out.append(Strength(key=r.key, dimension=r.dimension, wording=r.wording if isinstance(r.wording, str) else r.key, score=kind,
                             mean=float(value), ci_low=low, ci_high=high, evidence=evidence + "."))
     return tuple(out)
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.report import item_wording
 from instruments import Instrument
 
 FORMATS = {
@@ -88,7 +89,7 @@ def variables(instrument: Instrument, *, with_comments: bool) -> list[Variable]:
             rating[scale.points] = f"{scale.points} {imp.high_label}"
             for item in instrument.items:
                 out.append(Variable(_name(f"importance_{item.key}", used),
-                                    f"importance: {item.statements.get('perception', item.key)}", rating))
+                                    f"importance: {item_wording(item)}", rating))
     for sat in instrument.satisfaction:
         out.append(Variable(_name(f"satisfaction_{sat.key}", used), sat.statement, labels))
     if with_comments:

@@ -32,6 +32,25 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 HERE = Path(__file__).parent
 
 
+def idb_reader(database: str, store: str) -> str:
+    """A page function ``(key) => record | null`` reading the app's IndexedDB.
+
+    It never creates the app's stores (a database opened first by a probe would exist
+    empty, and the page would have to upgrade it) and never holds the database open.
+    """
+    return f"""async (key) => {{
+  const db = await new Promise((ok, no) => {{ const r = indexedDB.open("{database}"); r.onsuccess = () => ok(r.result); r.onerror = no; }});
+  try {{
+    if (!db.objectStoreNames.contains("{store}")) return null;
+    return await new Promise((ok) => {{ const r = db.transaction("{store}").objectStore("{store}").get(key); r.onsuccess = () => ok(r.result ?? null); }});
+  }} finally {{ db.close(); }}
+}}"""
+
+
+# The wave token the browser keeps for a wave id.
+READ_TOKEN = idb_reader("candor", "tokens")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # This hook sees every collected test, not only this folder's.
     session_loop = pytest.mark.asyncio(loop_scope="session")

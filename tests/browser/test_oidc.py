@@ -12,20 +12,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.browser.conftest import Recorder, screenshot
+from tests.browser.conftest import READ_TOKEN, Recorder, screenshot
 from tests.integration.oidc_helpers import mock_provider, oidc_settings, serve_app, set_mock_user
 from tests.integration.wave_helpers import create_wave
 from tests.support import role_email
 
 pytestmark = pytest.mark.browser
 
-READ_TOKEN = """async (id) => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  try {
-    if (!db.objectStoreNames.contains("tokens")) return null;  // the page has not made its stores yet
-    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
-  } finally { db.close(); }  // never hold the page's database open (it may need to upgrade it)
-}"""
 
 
 async def test_member_signs_in_through_the_provider_and_gets_a_wave_token(browser, settings, db):

@@ -8,18 +8,11 @@ import re
 import httpx
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import READ_TOKEN, screenshot, sign_in
 from tests.integration.wave_helpers import create_wave
 
 pytestmark = pytest.mark.browser
 
-READ_TOKEN = """async (id) => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  try {
-    if (!db.objectStoreNames.contains("tokens")) return null;  // the page has not made its stores yet
-    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result); });
-  } finally { db.close(); }  // never hold the page's database open (it may need to upgrade it)
-}"""
 WRITE_TOKEN = """async (record) => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
   await new Promise((ok) => { const tx = db.transaction("tokens", "readwrite"); tx.objectStore("tokens").put(record); tx.oncomplete = ok; });

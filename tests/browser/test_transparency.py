@@ -23,26 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from crypto.keys import spki_from_public_key
 from crypto.transparency import canonical_json, leaf_hash, merkle_root, sign_tree_head
 from service import transparency
-from tests.browser.conftest import new_context, new_page, sign_in
+from tests.browser.conftest import READ_TOKEN, idb_reader, new_context, new_page, sign_in
 from tests.integration.wave_helpers import MEMBERS, create_wave
 from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-READ_LOG = """async () => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open("candor-log"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  try {
-    if (!db.objectStoreNames.contains("state")) return null;
-    return await new Promise((ok) => { const r = db.transaction("state").objectStore("state").get("candor"); r.onsuccess = () => ok(r.result ?? null); });
-  } finally { db.close(); }
-}"""
-READ_TOKEN = """async (id) => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open("candor"); r.onsuccess = () => ok(r.result); r.onerror = no; });
-  try {
-    if (!db.objectStoreNames.contains("tokens")) return null;
-    return await new Promise((ok) => { const r = db.transaction("tokens").objectStore("tokens").get(id); r.onsuccess = () => ok(r.result ?? null); });
-  } finally { db.close(); }
-}"""
+READ_LOG = "() => (" + idb_reader("candor-log", "state") + ")('candor')"
 
 
 async def open_wave(live_server: str, db, title: str) -> dict:
