@@ -496,7 +496,7 @@ async def check_key_log(conn: asyncpg.Connection) -> Check:
 # Running it ---------------------------------------------------------------------------
 
 
-async def connect_read_only(database_url: str, *, timeout: float = 10) -> asyncpg.Connection:
+async def connect_read_only(database_url: str, *, timeout: int = 10) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(
             database_url,

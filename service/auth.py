@@ -99,7 +99,7 @@ class SessionMiddleware:
         scope["auth"] = live
         handler = scope.get("route_handler")
         csrf_exempt = handler is not None and handler.opt.get("csrf_exempt", False)
-        if scope["method"] not in _SAFE_METHODS and not csrf_exempt:
+        if request.method not in _SAFE_METHODS and not csrf_exempt:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
                 raise Problem(403, "csrf", "This request needs the session's CSRF token in X-CSRF-Token")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import asyncpg
 import msgspec
@@ -90,7 +91,8 @@ def pool_lifespan(settings: Settings):
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         pool = await create_pool(settings)
         try:
-            async with pool.acquire() as conn:
+            async with pool.acquire() as proxy:
+                conn = cast(asyncpg.Connection, proxy)  # the pool's proxy forwards every call
                 await check_version(conn)
                 await sync_builtin_instruments(conn)
             app.state.pool = pool

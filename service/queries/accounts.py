@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import count, one_row
+
 ROLES = ("member", "owner", "manager", "moderator", "admin")
 
 
@@ -88,7 +90,7 @@ async def update_account(
 
 
 async def count_accounts(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("select count(*) from accounts")
+    return await count(conn, "select count(*) from accounts")
 
 
 # Sessions ---------------------------------------------------------------------------
@@ -177,7 +179,7 @@ async def record_login_attempt(
     """Count an attempt before its password is checked: (attempts in the current
     window, seconds until the window ends). The row stays locked until the transaction
     ends, so parallel attempts for one email are counted one after another."""
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         """
         insert into login_throttle (email_key, failures, window_started) values ($1, 1, now())
         on conflict (email_key) do update set

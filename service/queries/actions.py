@@ -13,6 +13,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import one_row, one_value
+
 STATUSES = ("proposed", "accepted", "in_progress", "done", "wont_do")
 OPEN_STATUSES = ("proposed", "accepted", "in_progress")
 
@@ -113,7 +115,7 @@ async def insert_action(
     created_by: UUID,
 ) -> UUID:
     """Insert a proposed item; ``due_on`` defaults to today + the service's ``sla_action_days``."""
-    return await conn.fetchval(
+    return await one_value(conn,
         """
         insert into action_items (title, description, service_id, owner_id, source, campaign_id, thread_id,
                                   target_level, target_key, candidate, due_on, expected_level, expected_key,
@@ -336,7 +338,7 @@ async def select_metrics(
     conn: asyncpg.Connection, *, service_id: UUID | None = None, owner_id: UUID | None = None
 ) -> ActionMetrics:
     """Counts behind the dashboard's percentages; see service.actions.METRIC_DEFINITIONS."""
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         """
         with a as (
             select a.status, a.created_at, a.accepted_at, a.done_at, a.due_on,
@@ -381,7 +383,7 @@ async def select_first_answer_times(
     )
     if not exists:
         return None
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         """
         select count(*) as threads, count(f.first_at) as answered,
                percentile_cont(0.5) within group (

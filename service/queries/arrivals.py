@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from service.queries import count, truth
+
 # Tables rewritten together, each group in one transaction: a wave's issuance and
 # anonymous rows; the threads' issuance, spent tokens, threads and messages.
 WAVE_TABLES = ("responses", "spent_tokens", "token_issuances")
@@ -41,7 +43,7 @@ _LOCK_IDS = {"waves": 1, "threads": 2}
 
 async def try_lock_group(conn: asyncpg.Connection, *, group: str) -> bool:
     """Take the group's pass lock for this transaction; False when another replica holds it."""
-    return await conn.fetchval("select pg_try_advisory_xact_lock($1, $2)", _LOCK_CLASS, _LOCK_IDS[group])
+    return await truth(conn, "select pg_try_advisory_xact_lock($1, $2)", _LOCK_CLASS, _LOCK_IDS[group])
 
 
 async def lock_thread_tables(conn: asyncpg.Connection) -> None:
@@ -90,7 +92,7 @@ async def rewrite_in_random_order(
         "campaign_id = $1" if campaign_id is not None
         else f"{unit} in (select {unit} from {table} where not scrubbed)"
     )
-    return await conn.fetchval(
+    return await count(conn,
         f"""
         with moved as (delete from {table} where {where} returning {columns}),
              stored as (insert into {table} ({columns}, scrubbed)

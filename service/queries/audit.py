@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from service.queries import count, truth
+
 
 class ColumnInfo(msgspec.Struct, frozen=True):
     table: str
@@ -149,7 +151,7 @@ async def select_check_constraints(conn: asyncpg.Connection, *, table: str) -> l
 
 async def count_author_messages_with_time(conn: asyncpg.Connection) -> int:
     """Author (non-staff) messages that carry a time of day: there must be none."""
-    return await conn.fetchval("select count(*) from thread_messages where not from_staff and posted_at is not null")
+    return await count(conn, "select count(*) from thread_messages where not from_staff and posted_at is not null")
 
 
 async def select_triggers(conn: asyncpg.Connection, *, tables: list[str]) -> list[TriggerInfo]:
@@ -168,7 +170,7 @@ async def select_triggers(conn: asyncpg.Connection, *, tables: list[str]) -> lis
 
 
 async def has_column(conn: asyncpg.Connection, *, table: str, column: str) -> bool:
-    return await conn.fetchval(
+    return await truth(conn,
         """
         select exists (
             select 1 from information_schema.columns
@@ -215,7 +217,7 @@ async def count_expired_sessions(
     conn: asyncpg.Connection, *, idle_minutes: int, absolute_hours: int, grace_minutes: int
 ) -> int:
     """Sessions past their idle or absolute expiry by more than ``grace_minutes``."""
-    return await conn.fetchval(
+    return await count(conn,
         """
         select count(*) from sessions
         where last_seen_at < now() - make_interval(mins => $1::integer + $3::integer)

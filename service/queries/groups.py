@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import truth
+
 # Where a membership change came from: the admin page or API, the demo seed, and later
 # directory sync (SCIM) and sign-in claims (OIDC).
 Source = Literal["admin", "scim", "oidc", "demo"]
@@ -71,7 +73,7 @@ async def update_group(
 async def delete_group(conn: asyncpg.Connection, *, group_id: UUID, actor_id: UUID | None, source: Source) -> bool:
     """Delete the group, recording each member's removal in the trail (in one statement:
     when the group cannot go, e.g. it is a wave's audience, nothing is recorded either)."""
-    return await conn.fetchval(
+    return await truth(conn,
         """
         with gone as (
             delete from groups where id = $1 returning id

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from instruments import Instrument, instrument_hash
+from service.queries import truth
 
 
 class InstrumentSummary(msgspec.Struct, frozen=True):
@@ -81,4 +82,4 @@ async def select_instrument_by_hash(conn: asyncpg.Connection, *, digest: str) ->
 
 
 async def is_builtin_id(conn: asyncpg.Connection, *, instrument_id: str) -> bool:
-    return await conn.fetchval("select exists (select 1 from instruments where id = $1 and builtin)", instrument_id)
+    return await truth(conn, "select exists (select 1 from instruments where id = $1 and builtin)", instrument_id)

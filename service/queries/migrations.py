@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from service.queries import one_value
+
 # Any fixed number: every replica takes the same lock ("Cand").
 LOCK_KEY = 0x43616E64
 
@@ -39,7 +41,7 @@ async def select_version(conn: asyncpg.Connection) -> int:
 
 async def lock_version(conn: asyncpg.Connection) -> int:
     """The applied version, its row held until the runner's transaction ends."""
-    return await conn.fetchval("select version from schema_version for update")
+    return await one_value(conn, "select version from schema_version for update")
 
 
 async def apply_migration(conn: asyncpg.Connection, *, sql: str) -> None:

@@ -16,6 +16,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import one_row, truth
+
 MODERATION_ACTIONS = ("approve-publication", "reject-publication", "withdraw-publication", "hide-message")
 
 
@@ -243,7 +245,7 @@ async def insert_message(
 ) -> tuple[UUID, int]:
     """Append a message as number max+1 of its thread (lock the thread first). An
     author's message gets the day only; a staff message its writer and the moment."""
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         """
         insert into thread_messages (thread_id, seq, from_staff, staff_id, body, posted_on, posted_at)
         select $1, coalesce(max(seq), 0) + 1, $2::uuid is not null, $2, $3, current_date,
@@ -309,7 +311,7 @@ async def select_audit(
 
 
 async def service_accepts_threads(conn: asyncpg.Connection, *, service_id: UUID) -> bool:
-    return await conn.fetchval("select exists (select 1 from services where id = $1 and not archived)", service_id)
+    return await truth(conn, "select exists (select 1 from services where id = $1 and not archived)", service_id)
 
 
 _MATCHES = """
@@ -442,7 +444,7 @@ _DELIVERY = """id, service_id, thread_id, payload, state, attempts, last_status,
 async def insert_delivery(
     conn: asyncpg.Connection, *, service_id: UUID, thread_id: UUID, requested_by: UUID, payload: dict[str, Any]
 ) -> Delivery:
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         f"""
         insert into webhook_deliveries (service_id, thread_id, requested_by, payload) values ($1, $2, $3, $4)
         returning {_DELIVERY}

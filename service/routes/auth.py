@@ -62,7 +62,7 @@ class AuthController(Controller):
         if result.status == 429:
             raise Problem(429, "too-many-requests", "Too many failed sign-in attempts; try again later",
                           headers={"Retry-After": str(result.retry_after)}, commit=True)
-        if result.token is None:
+        if result.token is None or result.account is None or result.csrf_token is None:
             raise Problem(401, "invalid-credentials", "Email or password is wrong", commit=True)
         return Response(Me(account=result.account, csrf_token=result.csrf_token),
                         cookies=[session_cookie(state.settings, request, result.token)])
