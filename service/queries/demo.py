@@ -1,11 +1,19 @@
-"""SQL for the demo organisation: the seeded-once marker, bulk synthetic responses, its action item."""
+"""SQL for the demo organisation: the seeded-once marker, bulk synthetic responses, and
+the days its story happened on.
+
+Everything else the demo stores goes through the same query and service functions the
+API uses; what is here only does what no request does: store many responses at once,
+and put a thread's messages and staff actions on the days of the story instead of the
+day `make run` first started. Those are days (and, for staff, the moment: staff act
+under their names), exactly the precision the columns hold anyway.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 
 async def demo_seeded(conn: asyncpg.Connection) -> bool:
@@ -34,24 +42,15 @@ async def insert_synthetic_responses(
                            [(campaign_id, nonce) for nonce in nonces])
 
 
-async def insert_demo_action(conn: asyncpg.Connection, *, campaign_id: UUID, service_id: UUID, owner_id: UUID,
-                             created_by: UUID, candidate: dict[str, object]) -> UUID:
-    """The demo's action item from a wave's top candidate, taken through its workflow to
-    done (each step as the workflow trigger allows, each in the activity log)."""
-    action = await conn.fetchval(
-        """insert into action_items (title, description, service_id, owner_id, source, campaign_id, target_level,
-                                     target_key, candidate, due_on, expected_level, expected_key, expected_change,
-                                     created_by)
-           values ('Tell people when their fix will land',
-                   'Every ticket gets a date for its fix and an update when that date moves.',
-                   $1, $2, 'candidate', $3, 'dimension', $4, $5::jsonb, current_date - 200, 'dimension', $4, 0.5, $6)
-           returning id""",
-        service_id, owner_id, campaign_id, str(candidate["target"]), msgspec.json.encode(candidate).decode(),
-        created_by)
-    await conn.execute("insert into action_activity (action_id, actor_id, kind, to_status) values ($1, $2, 'create', "
-                       "'proposed')", action, created_by)
-    for before, after in (("proposed", "accepted"), ("accepted", "in_progress"), ("in_progress", "done")):
-        await conn.execute("update action_items set status = $2 where id = $1", action, after)
-        await conn.execute("insert into action_activity (action_id, actor_id, kind, from_status, to_status) "
-                           "values ($1, $2, 'status', $3, $4)", action, owner_id, before, after)
-    return action
+async def date_message(conn: asyncpg.Connection, *, message_id: UUID, posted_on: date,
+                       posted_at: datetime | None) -> None:
+    """Put a message on its day in the story: an author's keeps the day only (the table's
+    check refuses a time on it), a staff reply the moment it was written."""
+    await conn.execute("update thread_messages set posted_on = $2, posted_at = $3 where id = $1",
+                       message_id, posted_on, posted_at)
+
+
+async def date_audit(conn: asyncpg.Connection, *, thread_id: UUID, action: str, at: datetime) -> None:
+    """Put a thread's staff action (one of each kind per demo thread) on its moment in the story."""
+    await conn.execute("update thread_audit set at = $3 where thread_id = $1 and action = $2",
+                       thread_id, action, at)

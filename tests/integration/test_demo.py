@@ -29,7 +29,7 @@ async def test_demo_organisation(empty_database_url, settings):
         statuses = sorted(r["status"] for r in await conn.fetch("select status from campaigns"))
         assert statuses == ["closed", "closed", "closed", "open"]  # the Service Desk's three waves, a pulse
         assert await conn.fetchval("select count(*) from responses") == 3 * DEMO_RESPONSES
-        assert await conn.fetchval("select status from action_items") == "done"
+        assert await conn.fetchval("select count(*) from action_items where status = 'done'") == 1
     finally:
         await conn.close()
 
