@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.drivers import DEFAULT_RESAMPLES, compare_importance, key_drivers, resamples_for
-from analysis.engine import dimension_groups, score_matrix
+from analysis.engine import dimension_groups
+from analysis.engine.respondents import respondent_dimension_scores
 from analysis.matrices import AnswerMatrices
 from analysis.moments import FloatArray, moments
 from analysis.parametric import welch_difference
@@ -53,7 +54,6 @@ from analysis.report_types import (
     TrendValue,
     suppressed,
 )
-from analysis.scales import respondent_means
 from analysis.themes import comment_themes
 from instruments.schema import Instrument
 
@@ -95,8 +95,7 @@ def overall_scores(instrument: Instrument, m: AnswerMatrices, *, perception: boo
     """Each respondent's overall score: the unweighted mean of their dimension scores
     (gap, or perception when ``perception``), ``NaN`` unless every dimension has one."""
     groups = dimension_groups(instrument)
-    x = m.scores["perception"] if perception else score_matrix(instrument, m)
-    dims = respondent_means(x, groups, min_fraction=min_item_fraction)
+    dims = respondent_dimension_scores(instrument, m, groups, perception=perception, min_fraction=min_item_fraction)
     if dims.shape[1] == 0:
         return np.full(m.n, math.nan)
     complete = ~np.isnan(dims).any(axis=1)
@@ -271,8 +270,8 @@ def build_drivers(
         return None
     k = report.k_scores
     outcome = instrument.satisfaction[0]
-    predictors = respondent_means(matrices.scores["perception"], dimension_groups(instrument),
-                                  min_fraction=min_item_fraction)
+    predictors = respondent_dimension_scores(instrument, matrices, dimension_groups(instrument), perception=True,
+                                             min_fraction=min_item_fraction)
     y = satisfaction[:, 0]
     complete = int(np.count_nonzero(~np.isnan(np.column_stack([predictors, y])).any(axis=1)))
     if complete < k:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from typing import NotRequired, TypedDict, TypeVar, cast
 
+import msgspec
 import numpy as np
 
 from analysis.engine import ScoreEngine, Scores, check_inputs, dimension_groups, score_engine
+from analysis.engine.coded import not_applicable_count
 from analysis.importance import allocation_weights, importance_performance, rating_weights
 from analysis.matrices import AnswerMatrices
 from analysis.multicomp import ADJUSTMENTS, adjust_pvalues
@@ -48,7 +50,7 @@ from analysis.report_types import (
 from analysis.scales import zone_of_tolerance
 from instruments.schema import Instrument, Item
 
-__all__ = ["GAP_DEFINITIONS", "build_report"]
+__all__ = ["GAP_DEFINITIONS", "build_report", "item_wording", "localize_report"]
 
 GAP_DEFINITIONS = {
     "expectation-perception": "gap = perception − expectation (negative: below expectations)",
@@ -320,7 +322,7 @@ def _missing(instrument: Instrument, m: AnswerMatrices, engine: ScoreEngine, ite
     nan_counts = engine.missing_answers()
     per_column: dict[str, LeftOut] = {}
     for c in cols:
-        n_na = int(np.count_nonzero(m.not_applicable[c]))
+        n_na = not_applicable_count(m, c)
         per_column[c] = LeftOut(missing=_count(nan_counts[c] - n_na, k), not_applicable=_count(n_na, k))
     used_n = engine.items_used()
     per_item: list[ItemUse | SuppressedRow] = []
@@ -345,6 +347,80 @@ def _adjusted(scores: Scores, ok: list[bool]) -> tuple[list[float | None], list[
 def item_wording(item: Item) -> str:
     """What respondents read for an item: its perception statement (every format has one)."""
     return item.statements.get("perception") or next(iter(item.statements.values()))
+
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+def localize_report(report: R, instrument: Instrument) -> R:
+    """``report`` with the instrument's texts taken from ``instrument`` (already localized).
+
+    A report is computed once per wave and cached; its statistics do not depend on the
+    language (the instrument's keys and scale are the same in every language), so a
+    reader's language only swaps the words respondents read: item ``wording``, dimension
+    ``title`` and ``dimension_title``, the satisfaction item's ``outcome_wording`` and the
+    instrument's title, wherever they occur in the report (rows, candidates' focus areas,
+    strengths, drivers). Works on any report struct, including subclasses of
+    :class:`GapReport`; rows are matched by key, so numbers are never touched.
+    """
+    texts = _Texts(
+        wording={it.key: item_wording(it) for it in instrument.items},
+        titles={d.key: d.title for d in instrument.dimensions},
+        outcomes={s.key: s.statement for s in instrument.satisfaction},
+        instrument_title=instrument.title,
+    )
+    return cast(R, _relabel(report, texts))
+
+
+@dataclass(frozen=True)
+class _Texts:
+    wording: dict[str, str]
+    titles: dict[str, str]
+    outcomes: dict[str, str]
+    instrument_title: str
+
+
+def _relabel(value: object, texts: _Texts) -> object:
+    if isinstance(value, msgspec.Struct):
+        changes: dict[str, object] = {}
+        for name in value.__struct_fields__:
+            old = getattr(value, name)
+            new = _relabel(old, texts)
+            if new is not old:
+                changes[name] = new
+        changes.update(_relabelled_texts(value, texts))
+        return msgspec.structs.replace(value, **changes) if changes else value
+    if isinstance(value, tuple):
+        entries = cast("tuple[object, ...]", value)
+        relabelled = tuple(_relabel(v, texts) for v in entries)
+        return entries if all(a is b for a, b in zip(relabelled, entries, strict=True)) else relabelled
+    return value
+
+
+def _relabelled_texts(struct: msgspec.Struct, texts: _Texts) -> dict[str, object]:
+    """The text fields of one struct, looked up by the key beside them."""
+    out: dict[str, object] = {}
+    if isinstance(struct, InstrumentRef):
+        return {"title": texts.instrument_title} if isinstance(struct.title, str) else {}
+    key = getattr(struct, "key", None)
+    if isinstance(key, str):
+        wording = getattr(struct, "wording", None)
+        if isinstance(wording, str):
+            # A focus area may be a whole dimension: its "wording" is the dimension's title.
+            found = texts.wording.get(key) or texts.titles.get(key)
+            if found is not None:
+                out["wording"] = found
+        if isinstance(getattr(struct, "title", None), str) and key in texts.titles:
+            out["title"] = texts.titles[key]
+    dimension = getattr(struct, "dimension", None)
+    if isinstance(getattr(struct, "dimension_title", None), str) and isinstance(dimension, str) \
+            and dimension in texts.titles:
+        out["dimension_title"] = texts.titles[dimension]
+    outcome = getattr(struct, "outcome", None)
+    if isinstance(getattr(struct, "outcome_wording", None), str) and isinstance(outcome, str) \
+            and outcome in texts.outcomes:
+        out["outcome_wording"] = texts.outcomes[outcome]
+    return out
 
 
 def build_report(

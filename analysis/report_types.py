@@ -20,6 +20,11 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType
 
 __all__ = [
+    "Estimate",
+    "ExperienceSection",
+    "HoursLost",
+    "MeasureResult",
+    "NetPromoter",
     "Change",
     "DriverRow",
     "Drivers",
@@ -505,3 +510,63 @@ class Trend(ReportStruct, frozen=True, kw_only=True):
     score: str
     dimensions: tuple[str, ...]
     points: tuple[TrendPoint, ...]
+
+
+# --- The IT experience section (analysis.experience) ---------------------------------
+
+
+class Estimate(ReportStruct, frozen=True, kw_only=True):
+    """A mean or a share with its interval; ``method`` names how the interval was made."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    label: str
+    method: str
+
+
+class NetPromoter(ReportStruct, frozen=True, kw_only=True):
+    """NPS in points (-100..100) and the three shares it is made of (0..1)."""
+
+    score: float
+    ci_low: float
+    ci_high: float
+    promoters: float
+    passives: float
+    detractors: float
+    method: str
+
+
+class HoursLost(ReportStruct, frozen=True, kw_only=True):
+    """Mean minutes lost × audience ÷ 60, with the mean's interval scaled the same."""
+
+    audience: int | None
+    hours: float | None
+    ci_low: float | None
+    ci_high: float | None
+    formula: str
+    note: str | None
+
+
+class MeasureResult(ReportStruct, frozen=True, kw_only=True):
+    """One experience measure answered by at least k respondents, with its caveat."""
+
+    key: str
+    kind: str
+    statement: str
+    n: int
+    mean: Estimate | UnsetType = UNSET
+    share: Estimate | UnsetType = UNSET
+    nps: NetPromoter | UnsetType = UNSET
+    hours_per_month: HoursLost | UnsetType = UNSET
+    caveat: str
+
+
+class ExperienceSection(ReportStruct, frozen=True, kw_only=True):
+    """The IT experience measures of a wave (:func:`analysis.experience.build_experience`)."""
+
+    n: int
+    k_scores: int
+    confidence: float
+    audience: int | None
+    measures: tuple[MeasureResult | SuppressedRow, ...]

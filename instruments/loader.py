@@ -8,9 +8,15 @@ the field path (``items[3].dimension``) and the reason.
 Rules beyond the types
 ----------------------
 - ``version`` is non-empty; ``language`` is a language tag (``en``, ``de-CH``).
+- ``languages`` and ``translations`` (:mod:`instruments.translations`): every declared
+  language but the primary has a translation of every text the form shows, no
+  translation is for an undeclared language, and a translation names no field the
+  instrument does not have. Errors name the field and the language:
+  ``translations.de.items.q03.perception``.
 - ``scale.points`` is 2..11 (a scale needs two points to discriminate; more than 11 is not
   a Likert-type form any more) and its labels are non-empty.
-- At least one dimension and one item; dimension keys, item keys, satisfaction keys and
+- At least one dimension and one item, unless the instrument has measures (an IT
+  experience instrument may have only those); dimension keys, item keys, satisfaction keys and
   text-prompt keys are each unique; every item names an existing dimension and every
   dimension has at least one item (an empty dimension has no score, yet could be weighted).
 - Every item has a statement for exactly the columns of the instrument's format
@@ -25,6 +31,10 @@ Rules beyond the types
   importance-performance analysis) is valid on every format; ``total`` means nothing
   there and must be left at its default.
 - ``free_text[*].max_length`` is 1..20000.
+- ``measures``: unique keys; ``csat`` has 5 labels and ``effort`` 7 (one per point),
+  ``nps`` 2 (the anchors of 0 and 10), ``minutes`` none; ``max`` (minutes only) is
+  1..1000000 and stays at its default on the other kinds; an instrument with measures
+  but no items has no importance section (there is nothing to weight).
 
 Fingerprint
 -----------
@@ -49,6 +59,7 @@ import msgspec
 
 from instruments.errors import FieldError, InstrumentError
 from instruments.schema import FORMAT_COLUMNS, Instrument, Text
+from instruments.translations import LANGUAGE_TAG, translation_errors
 
 __all__ = [
     "InstrumentError",
@@ -70,8 +81,6 @@ GAP_FORMATS = frozenset({"expectation-perception", "zone-of-tolerance"})
 MIN_SCALE_POINTS = 2
 MAX_SCALE_POINTS = 11
 MAX_TEXT_LENGTH = 20_000
-
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 _ALLOWED_VALUES = {
     "format": tuple(FORMAT_COLUMNS),
@@ -161,7 +170,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
 
     if not instrument.version.strip():
         add("version", "must not be empty")
-    if not _LANGUAGE.match(instrument.language):
+    if not LANGUAGE_TAG.match(instrument.language):
         add("language", f"{instrument.language!r} is not a language tag such as 'en' or 'de-CH'")
 
     scale = instrument.scale
@@ -174,7 +183,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
         if not getattr(scale, label).strip():
             add(f"scale.{label}", "must not be empty")
 
-    if not instrument.dimensions:
+    if not instrument.dimensions and not instrument.measures:
         add("dimensions", "an instrument needs at least one dimension")
     dimension_at: dict[str, int] = {}
     for i, dim in enumerate(instrument.dimensions):
@@ -186,7 +195,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
         else:
             dimension_at[dim.key] = i
 
-    if not instrument.items:
+    if not instrument.items and not instrument.measures:
         add("items", "an instrument needs at least one item")
     columns = FORMAT_COLUMNS[instrument.format]
     item_at: dict[str, int] = {}
@@ -252,10 +261,34 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
                 f"free_text[{i}].max_length",
                 f"must be 1 to {MAX_TEXT_LENGTH}, not {prompt.max_length}",
             )
+    _check_measures(instrument, add)
+    errors.extend(translation_errors(instrument))
     return errors
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+#: How many labels each measure kind carries (see the module notes).
+_MEASURE_LABELS = {"csat": 5, "effort": 7, "nps": 2, "minutes": 0}
+MAX_MINUTES = 1_000_000
+
+
+def _check_measures(instrument: Instrument, add: Any) -> None:
+    _check_unique([m.key for m in instrument.measures], "measures", "measure key", add)
+    for i, measure in enumerate(instrument.measures):
+        want = _MEASURE_LABELS[measure.kind]
+        if len(measure.labels) != want:
+            what = {"csat": "one per point 1..5", "effort": "one per point 1..7",
+                    "nps": "the anchors of 0 and 10", "minutes": "none: minutes are a number"}[measure.kind]
+            add(f"measures[{i}].labels", f"a {measure.kind} measure has {want} labels ({what}), not {len(measure.labels)}")
+        if measure.kind == "minutes":
+            if not 1 <= measure.max <= MAX_MINUTES:
+                add(f"measures[{i}].max", f"must be 1 to {MAX_MINUTES}, not {measure.max}")
+        elif measure.max != 10_000:
+            add(f"measures[{i}].max", "only a minutes measure has a maximum; remove it")
+    if instrument.measures and not instrument.items and instrument.importance is not None:
+        add("importance", "an instrument without items has nothing to weight; remove the importance section")
 
 
 def _check_unique(keys: list[str], section: str, what: str, add: Any) -> None:

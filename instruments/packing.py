@@ -7,7 +7,9 @@ A response is stored as arrays in the instrument's own order so that a wave of
   :data:`~instruments.schema.FORMAT_COLUMNS` order; ``None`` = not applicable;
 * ``importance``: per dimension (allocation) or per item (rating), or ``None``;
 * ``satisfaction``: per satisfaction item, ``None`` where unanswered (or no section);
-* ``comments``: prompt key → text, only the non-empty ones.
+* ``comments``: prompt key → text, only the non-empty ones;
+* ``measures``: per IT experience measure, ``None`` where unanswered (``None`` as a
+  whole when the instrument has no measures).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class PackedAnswers(msgspec.Struct, frozen=True):
     importance: list[int] | None
     satisfaction: list[int | None] | None
     comments: dict[str, str]
+    measures: list[int | None] | None = None
 
 
 def pack_answers(instrument: Instrument, answers: dict[str, Any]) -> PackedAnswers:
@@ -46,7 +49,11 @@ def pack_answers(instrument: Instrument, answers: dict[str, Any]) -> PackedAnswe
         satisfaction = [answered.get(s.key) for s in instrument.satisfaction]
     texts: dict[str, str] = answers.get("comments") or {}
     comments = {k: v for k, v in texts.items() if v.strip()}
-    return PackedAnswers(values, importance, satisfaction, comments)
+    measures = None
+    if instrument.measures:
+        chosen: dict[str, int | None] = answers.get("measures") or {}
+        measures = [chosen.get(m.key) for m in instrument.measures]
+    return PackedAnswers(values, importance, satisfaction, comments, measures)
 
 
 def unpack_answers(instrument: Instrument, packed: PackedAnswers) -> dict[str, Any]:
@@ -73,4 +80,8 @@ def unpack_answers(instrument: Instrument, packed: PackedAnswers) -> dict[str, A
         }
     if packed.comments:
         answers["comments"] = dict(packed.comments)
+    if instrument.measures and packed.measures is not None:
+        answers["measures"] = {
+            m.key: v for m, v in zip(instrument.measures, packed.measures, strict=True) if v is not None
+        }
     return answers

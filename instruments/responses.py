@@ -6,7 +6,8 @@ The answer shape, shared with the survey form and the analysis::
      "importance": {"<dimension key>": <int points>}      # allocation
                  | {"<item key>": <int 1..points>},        # rating
      "satisfaction": {"<key>": <int 1..points>},           # optional
-     "comments": {"<text prompt key>": "<text>"}}          # optional
+     "comments": {"<text prompt key>": "<text>"},          # optional
+     "measures": {"<measure key>": <int>}}                 # when the instrument has measures
 
 Decisions
 ---------
@@ -22,10 +23,14 @@ Decisions
   integer ``1..points``; ``null`` is not allowed there (importance is asked of everyone).
 - ``satisfaction`` and ``comments`` are optional, key by key; a comment is a string
   of at most the prompt's ``max_length`` characters.
+- ``measures`` (IT experience): each measure's whole number in its kind's range
+  (:data:`instruments.schema.MEASURE_RANGES`; minutes 0..``max``). Required unless
+  ``optional`` (an optional one may be left out or ``null``), so the section is required
+  when any measure is; forbidden when the instrument has none.
 - A bool is not an integer here, though Python says it is; neither is ``7.0``.
 
 Fields are named ``items.q07.perception``, ``importance.reliability``,
-``satisfaction.overall``, ``comments.general``; a whole section is ``items`` etc.
+``satisfaction.overall``, ``comments.general``, ``measures.time_lost``; a whole section is ``items`` etc.
 """
 
 from __future__ import annotations
@@ -33,11 +38,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from instruments.errors import FieldError
-from instruments.schema import Instrument
+from instruments.schema import MEASURE_RANGES, Instrument
 
 __all__ = ["FieldError", "validate_answers"]
 
-_SECTIONS = ("items", "importance", "satisfaction", "comments")
+_SECTIONS = ("items", "importance", "satisfaction", "comments", "measures")
 
 
 def validate_answers(instrument: Instrument, answers: Any) -> list[FieldError]:
@@ -60,6 +65,7 @@ def validate_answers(instrument: Instrument, answers: Any) -> list[FieldError]:
     _check_importance(instrument, sections.get("importance", _MISSING), errors)
     _check_satisfaction(instrument, sections.get("satisfaction", _MISSING), errors)
     _check_comments(instrument, sections.get("comments", _MISSING), errors)
+    _check_measures(instrument, sections.get("measures", _MISSING), errors)
     return errors
 
 
@@ -239,3 +245,34 @@ def _check_comments(instrument: Instrument, value: Any, errors: list[FieldError]
             _add(errors, field, f"must be text, not {_kind(text)}")
         elif len(text) > limits[key]:
             _add(errors, field, f"{len(text)} characters; at most {limits[key]} are allowed")
+
+
+def _check_measures(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
+    measures = instrument.measures
+    if not measures:
+        if value is not _MISSING:
+            _add(errors, "measures", "this instrument has no measures")
+        return
+    if value is _MISSING or value is None:
+        if any(not m.optional for m in measures):
+            _add(errors, "measures", "required: the answers to the experience questions")
+        return
+    given = _section(value, "measures", errors)
+    if given is None:
+        return
+    for measure in measures:
+        field = f"measures.{measure.key}"
+        answer = given.get(measure.key)
+        low, high = (0, measure.max) if measure.kind == "minutes" else MEASURE_RANGES[measure.kind]
+        what = "a whole number of minutes" if measure.kind == "minutes" else "a whole number"
+        if answer is None:
+            if not measure.optional:
+                _add(errors, field, "an answer is required here")
+        elif isinstance(answer, bool) or not isinstance(answer, int):
+            _add(errors, field, f"must be {what} from {low} to {high}, not {_kind(answer)}")
+        elif not low <= answer <= high:
+            _add(errors, field, f"must be from {low} to {high}, not {answer}")
+    known = {m.key for m in measures}
+    for key in given:
+        if key not in known:
+            _add(errors, f"measures.{key}", "unknown measure")

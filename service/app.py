@@ -19,7 +19,7 @@ from service.issuance import Issuer, signing_lifespan
 from service.lru import LRUCache
 from service.mail import SEND_INTERVAL_SECONDS, check_mail_settings, queue_notices, send_mail
 from service.oidc import Provider
-from service.pages import static_files_router, template_config
+from service.pages import template_config
 from service.passwords import PasswordChecks
 from service.reports import REPORT_CACHE_SIZE, ReportSchemaPlugin
 from service.routes.accounts import AccountController
@@ -41,17 +41,23 @@ from service.routes.mail import MailboxPageController, MailPreferenceController
 from service.routes.oidc import OidcController
 from service.routes.pages import PageController
 from service.routes.scim import ScimController, ScimTokenController
+from service.routes.servicedesk import ServiceDeskCallbackController, ServiceDeskController
 from service.routes.services import ServiceController
 from service.routes.threads import BoardController, ServiceThreadsController, ThreadController, ThreadPageController
 from service.routes.transparency import TransparencyController
 from service.scrub import scrub_arrival_order
+from service.servicedesk import POLL_JOB_INTERVAL_SECONDS, poll_tickets, send_tickets
+from service.servicedesk import SEND_INTERVAL_SECONDS as DESK_SEND_INTERVAL_SECONDS
+from service.servicedesk import check_settings as check_servicedesk_settings
 from service.settings import Settings
+from service.static import script_hash, static_files_router
 from service.threads import WORKER_INTERVAL_SECONDS, deliver_webhooks
 from service.transparency import log_lifespan
 from service.waves import close_expired_waves
 
+# The one inline script allowed is the import map, by its SHA-256 (service.static).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    f"default-src 'self'; script-src 'self' {script_hash()}; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
@@ -135,6 +141,7 @@ def app_state(settings: Settings) -> State:
 def create_app(settings: Settings) -> Litestar:
     settings.require_runtime_secrets()
     check_mail_settings(settings)
+    check_servicedesk_settings(settings)
     return Litestar(
         route_handlers=[
             HealthController,
@@ -163,6 +170,8 @@ def create_app(settings: Settings) -> Litestar:
             TransparencyController,
             ScimController,
             ScimTokenController,
+            ServiceDeskController,
+            ServiceDeskCallbackController,
             # Only when an identity provider is configured: otherwise these paths do not exist.
             *([OidcController] if settings.oidc_enabled else []),
         ],
@@ -184,6 +193,8 @@ def create_app(settings: Settings) -> Litestar:
                 "mail_sender": (SEND_INTERVAL_SECONDS, send_mail),
                 # Thread notices at most once a scrub window (service.mail explains why).
                 "mail_notices": (settings.scrub_window_minutes * 60, queue_notices),
+                "servicedesk_sender": (DESK_SEND_INTERVAL_SECONDS, send_tickets),
+                "servicedesk_poller": (POLL_JOB_INTERVAL_SECONDS, poll_tickets),
             }),
         ],
         state=app_state(settings),

@@ -63,20 +63,28 @@ async def _seed(settings: Settings) -> bool:
         await conn.close()
 
 
+def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, object]:
+    # No access log, no proxy headers: the server never learns or records who asked.
+    # The event loop and HTTP parser are uvloop's and httptools' where installed (the
+    # runtime dependencies; uvicorn's "auto"), else asyncio's and h11.
+    return {"host": host, "port": port, "access_log": False, "proxy_headers": False, "server_header": False,
+            "log_level": settings.log_level.lower(), "lifespan": "on"}
+
+
 def uvicorn_config(app, settings: Settings, host: str, port: int):
     import uvicorn
 
-    # No access log, no proxy headers: the server never learns or records who asked.
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-    )
+    return uvicorn.Config(app, **_uvicorn_options(settings, host, port))  # type: ignore[arg-type]
+
+
+def worker_app():
+    """The app of one ``candor serve --workers N`` worker: settings from the environment
+    its parent prepared (database, secrets, host and port, its share of signing processes)."""
+    from service.app import configure_logging, create_app
+
+    settings = _settings(os.environ)
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -116,6 +124,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Which RSA private operation signs tokens: OpenSSL's, or the slower GMP fallback and why.
     print(f"Blind signing: {signing_backend()}", flush=True)
     # The embedded server (if any) is stopped by its own exit hook when this process ends.
+    if args.workers > 1:
+        # Each worker is a process with its own event loop, database pool and signing
+        # processes; the cores are divided among their pools (one signing process per core
+        # in all). The workers read what this process resolved from the environment.
+        from service.issuance import SIGNING_PROCESSES_ENV, worker_share
+
+        os.environ.update({**env, "CANDOR_HOST": host, "CANDOR_PORT": str(port),
+                           SIGNING_PROCESSES_ENV: str(worker_share(args.workers))})
+        print(f"{args.workers} worker processes", flush=True)
+        uvicorn.run("service.cli:worker_app", factory=True, workers=args.workers,
+                    **_uvicorn_options(settings, host, port))  # type: ignore[arg-type]
+        return 0
     uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
     return 0
 
@@ -289,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="app processes sharing the port (default 1); the cores' signing processes are divided "
+                            "among them")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
     from service.audit import add_arguments as add_audit_arguments

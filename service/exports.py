@@ -147,8 +147,11 @@ def report_aggregates(report: GapReport, *, campaign: dict[str, Any]) -> dict[st
          "p_adjusted": c.p_adjusted, "reason": c.reason}
         for c in report.candidates
     ]
+    # The IT experience measures, already suppressed below k by analysis.experience.
+    experience = getattr(report, "experience", None)
     return head | {"n": report.n, "suppressed": None, "rows": rows, "overall": _overall(report.overall),
-                   "candidates": candidates}
+                   "candidates": candidates,
+                   "experience": msgspec.to_builtins(experience) if experience is not None else None}
 
 
 def report_csv(aggregates: dict[str, Any]) -> str:

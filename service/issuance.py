@@ -77,6 +77,7 @@ __all__ = [
     "IssuerKey",
     "KeyKind",
     "Redeemed",
+    "SIGNING_PROCESSES_ENV",
     "SigningPool",
     "TokenKey",
     "b64url",
@@ -86,7 +87,9 @@ __all__ = [
     "stored_key",
     "publish_key",
     "signing_lifespan",
+    "signing_processes",
     "unauthorized",
+    "worker_share",
 ]
 
 log = logging.getLogger("candor.issuance")
@@ -328,6 +331,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+# Set by ``candor serve --workers N`` for its workers: each app process has its own pool,
+# and N pools of one process per core would put N processes on every core.
+SIGNING_PROCESSES_ENV = "CANDOR_SIGNING_PROCESSES"
+
+
+def signing_processes() -> int:
+    """How many signing processes this app process starts: its share of the cores
+    (``CANDOR_SIGNING_PROCESSES``), else one per core."""
+    raw = os.environ.get(SIGNING_PROCESSES_ENV, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else cores()
+
+
+def worker_share(workers: int) -> int:
+    """Signing processes for each of ``workers`` app processes: the cores divided among
+    them (at least one each), so that together they start one per core."""
+    return max(1, cores() // max(1, workers))
+
+
 def _context() -> BaseContext:
     # Not fork: the app process has threads (to_thread workers, asyncpg's), and forking one
     # can copy a lock held mid-operation. The fork server is a clean single-threaded
@@ -351,7 +372,7 @@ class SigningPool:
 
     def __init__(self, processes: int | None = None) -> None:
         self._context = _context()
-        self.size = processes or cores()
+        self.size = processes or signing_processes()
         self._processes = [_Process(self._executor()) for _ in range(self.size)]
         self._closed = False
 
@@ -439,7 +460,8 @@ class SigningPool:
 
 
 def signing_lifespan(processes: int | None = None) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """Lifespan hook: the app's :class:`SigningPool` (``processes`` or one per core) for
+    """Lifespan hook: the app's :class:`SigningPool` (``processes``, else
+    :func:`signing_processes`) for
     its :class:`Issuer` while it serves, shut down when it stops. Logs the signing engine
     (OpenSSL, or the GMP fallback and why) and the pool, or why signing stays in a thread."""
 

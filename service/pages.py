@@ -1,5 +1,5 @@
-"""What the HTML pages need besides their routes: templates, static files, the
-role gate and the page renderer every page controller shares.
+"""What the HTML pages need besides their routes: templates, the role gate and the page
+renderer every page controller shares (static files: service.static).
 
 Pages are Jinja2 templates under ``frontend/templates`` and hand-written CSS and ES
 modules under ``frontend/static``; nothing is built and nothing comes from another
@@ -12,46 +12,52 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router
-from litestar.datastructures import CacheControlHeader
+from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+
+from service import i18n, static
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine)
+    # Every template gets `{% trans %}`, `_()` and the locale-aware format filters (service.i18n).
+    return TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine,
+                          engine_callback=_configure_engine)
 
 
-def static_files_router() -> Router:
-    # Short cache: files keep their names across releases (no build step to fingerprint them).
-    return create_static_files_router(
-        path="/static",
-        directories=[FRONTEND / "static"],
-        cache_control=CacheControlHeader(max_age=300),
-        include_in_schema=False,
-        tags=["pages"],
-    )
+def _configure_engine(engine: JinjaTemplateEngine) -> None:
+    i18n.install(engine.engine)
+    # `asset()` and `import_map()`: content-hashed static URLs (service.static).
+    static.install(engine.engine)
 
 
 PageResponse = Template | Redirect
 
 
 def page(request: Request, name: str, *, status: int = 200, **context: Any) -> Template:
-    """The template ``name`` with the visitor, their roles and their CSRF token; never cached
-    (a page shows what its visitor may see)."""
+    """The template ``name`` with the visitor, their roles, their CSRF token and their language; never
+    cached (a page shows what its visitor may see, in the language they read)."""
     user = request.scope.get("user")
     auth = request.scope.get("auth")
     roles = set(user.roles) if user else set()
     return Template(
         template_name=f"{name}.html",
-        context={"user": user, "roles": roles, "csrf": auth.csrf_token if auth else "", "page": name, **context},
+        context={"user": user, "roles": roles, "csrf": auth.csrf_token if auth else "", "page": name,
+                 "here": _here(request),
+                 **i18n.page_context(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")),
+                 **context},
         status_code=status,
         headers={"cache-control": "no-store"},
     )
+
+
+def _here(request: Request) -> str:
+    """The page's own path and query: where the language switcher returns to."""
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def gate(request: Request, *roles: str) -> PageResponse | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from analysis.report import item_wording
 from instruments import Instrument
+from instruments.schema import MEASURE_RANGES, Measure
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -34,7 +35,8 @@ FORMATS = {
     "dta": ("application/x-stata-dta", "dta"),
 }
 
-Row = tuple[list[int | None], list[int | None] | None, list[int | None] | None, dict[str, str]]
+Row = tuple[list[int | None], list[int | None] | None, list[int | None] | None, dict[str, str],
+            list[int | None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,24 @@ def variables(instrument: Instrument, *, with_comments: bool) -> list[Variable]:
                                     f"importance: {item_wording(item)}", rating))
     for sat in instrument.satisfaction:
         out.append(Variable(_name(f"satisfaction_{sat.key}", used), sat.statement, labels))
+    for measure in instrument.measures:
+        out.append(Variable(_name(f"{measure.kind}_{measure.key}", used), measure.statement, _measure_labels(measure)))
     if with_comments:
         for prompt in instrument.free_text:
             out.append(Variable(_name(f"comment_{prompt.key}", used), prompt.prompt, None, text=True))
+    return out
+
+
+def _measure_labels(measure: Measure) -> dict[int, str] | None:
+    """Value labels of an IT experience measure: one per point (CSAT, effort), the two
+    anchors (0-10 recommendation), none for minutes lost."""
+    if measure.kind == "minutes" or not measure.labels:
+        return None
+    low, high = MEASURE_RANGES[measure.kind]
+    if len(measure.labels) == high - low + 1:
+        return {low + i: f"{low + i} {label}" for i, label in enumerate(measure.labels)}
+    out = {v: str(v) for v in range(low, high + 1)}
+    out[low], out[high] = f"{low} {measure.labels[0]}", f"{high} {measure.labels[-1]}"
     return out
 
 
@@ -105,10 +122,12 @@ def table(instrument: Instrument, rows: list[Row], *, with_comments: bool) -> tu
     imp_width = 0
     if instrument.importance is not None:
         imp_width = len(instrument.dimensions) if instrument.importance.kind == "allocation" else len(instrument.items)
-    for item_values, importance, satisfaction, comments in rows:
+    n_measures = len(instrument.measures)
+    for item_values, importance, satisfaction, comments, measures in rows:
         line: list[Any] = list(item_values[:width_items])
         line += list(importance or [None] * imp_width)[:imp_width]
         line += list(satisfaction or [None] * len(instrument.satisfaction))[: len(instrument.satisfaction)]
+        line += list(measures or [None] * n_measures)[:n_measures]
         if with_comments:
             line += [comments.get(p.key, "") for p in instrument.free_text]
         out.append(line)

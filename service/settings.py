@@ -93,6 +93,12 @@ class Settings:
     smtp_url: str = field(default="", repr=False)
     mail_from: str = ""
     mail_reminder_days: str = "3,7"
+    # Request Tracker 5 (service.servicedesk): the RT base URL (REST 2 is under /REST/2.0), an
+    # RT auth token (sent as "Authorization: token ..."), and the shared secret RT's scrip signs
+    # status callbacks with. Empty URL: no service-desk connector. Checked by service.servicedesk.
+    rt_url: str = ""
+    rt_token: str = field(default="", repr=False)
+    rt_callback_secret: str = field(default="", repr=False)
     # OpenID Connect sign-in (service.oidc): on when the issuer is set. The issuer is https,
     # except a loopback address outside production (a provider started by the tests).
     oidc_issuer: str = ""
@@ -233,6 +239,9 @@ class Settings:
             smtp_url=env.get("CANDOR_SMTP_URL", "").strip(),
             mail_from=env.get("CANDOR_MAIL_FROM", "").strip(),
             mail_reminder_days=env.get("CANDOR_MAIL_REMINDER_DAYS", "3,7").strip(),
+            rt_url=env.get("CANDOR_RT_URL", "").strip().rstrip("/"),
+            rt_token=env.get("CANDOR_RT_TOKEN", "").strip(),
+            rt_callback_secret=env.get("CANDOR_RT_CALLBACK_SECRET", "").strip(),
             oidc_allow_signup=flag("CANDOR_OIDC_ALLOW_SIGNUP", True),
             oidc_create_groups=flag("CANDOR_OIDC_CREATE_GROUPS", False),
             oidc_trust_email=flag("CANDOR_OIDC_TRUST_EMAIL", False),

@@ -80,6 +80,9 @@ def receipt_for(campaign_id: UUID, response_id: UUID, packed: PackedAnswers) -> 
         "satisfaction": packed.satisfaction,
         "comments": packed.comments,
     }
+    if packed.measures is not None:
+        # Only when the instrument has measures: every receipt without them stays as it was.
+        document["measures"] = packed.measures
     return hashlib.sha256(msgspec.json.encode(document, order="sorted")).hexdigest()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from analysis.engine.coded import column_names
 from analysis.matrices import AnswerMatrices
 from analysis.moments import IntArray
 from analysis.multicomp import ADJUSTMENTS
@@ -74,7 +75,7 @@ def check_inputs(instrument: Instrument, m: AnswerMatrices, k_scores: int, adjus
         raise ValueError("the answer matrices were built for a different item list")
     if tuple(d.key for d in instrument.dimensions) != m.dimension_keys:
         raise ValueError("the answer matrices were built for a different dimension list")
-    if set(m.scores) != set(instrument.columns):
+    if column_names(m) != set(instrument.columns):
         raise ValueError("the answer matrices hold different columns than the format asks")
     if not isinstance(k_scores, int) or isinstance(k_scores, bool) or k_scores < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ValueError("`k_scores` must be an integer >= 1")

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis.engine.base import Scores
+from analysis.engine.coded import CodedMatrices
 from analysis.matrices import AnswerMatrices
 from analysis.moments import FloatArray, IntArray, moments_of_values
 from analysis.nonparametric import wilcoxon_of_values
@@ -52,6 +53,14 @@ def answer_codes(raw: FloatArray, points: int) -> tuple[Codes, int] | None:
     return t, n_nan
 
 
+def _stored_codes(codes: Codes, points: int) -> tuple[Codes, int] | None:
+    """Codes kept with the matrices (:class:`CodedMatrices`) as :func:`answer_codes` gives
+    them, or ``None`` when an answer exceeds ``points``."""
+    if codes.size and int(codes.max()) > points:
+        return None
+    return codes, codes.size - int(np.count_nonzero(codes))
+
+
 class _Dimension:
     """One dimension's respondents as a joint table of (sum of E, sum of P, items answered).
 
@@ -82,11 +91,12 @@ class CodeEngine:
         points = instrument.scale.points
         if instrument.format != "expectation-perception" or points > FAST_MAX_POINTS:
             return None
-        ce = answer_codes(m.scores["expectation"], points)
-        if ce is None:
-            return None
-        cp = answer_codes(m.scores["perception"], points)
-        if cp is None or ce[0].shape != cp[0].shape:
+        if isinstance(m, CodedMatrices) and m.codes:
+            ce, cp = _stored_codes(m.codes["expectation"], points), _stored_codes(m.codes["perception"], points)
+        else:
+            ce = answer_codes(m.scores["expectation"], points)
+            cp = answer_codes(m.scores["perception"], points) if ce is not None else None
+        if ce is None or cp is None or ce[0].shape != cp[0].shape:
             return None
         for cols in groups:
             r = points * len(cols) + 1
@@ -167,20 +177,21 @@ class CodeEngine:
         md = len(cols)
         complete = dim.count == md
         n = int(np.count_nonzero(complete))
-        exact32 = self.points * self.points * max(self.n, 1) < 2**24
-        # rows: E items, P items, then a row of ones (its products are the column sums)
-        z = np.empty((2 * md + 1, self.n), np.float32 if exact32 else np.float64)
-        z[:md] = self.te[cols]
-        z[md:2 * md] = self.tp[cols]
-        z[2 * md] = 1.0
-        drop = np.flatnonzero(~complete)
-        if drop.size * 2 > self.n:
-            z = z[:, complete]
-            drop = drop[:0]
-        full = (z @ z.T).astype(np.float64)
-        if drop.size:
-            zd = z[:, drop].astype(np.float64)
-            full -= zd @ zd.T
+        # rows: E items, P items, then a row of ones (its products are the column sums).
+        # float32 products are exact while a chunk's sums stay below 2**24; the chunks'
+        # sums add up exactly in float64: the same integers as one float64 product.
+        step = max(1, (2**24 - 1) // (self.points * self.points))
+        full = np.zeros((2 * md + 1, 2 * md + 1))
+        te, tp = self.te[cols], self.tp[cols]
+        for start in range(0, self.n, step):
+            keep = complete[start:start + step]
+            z = np.empty((2 * md + 1, keep.size), np.float32)
+            z[:md] = te[:, start:start + step]
+            z[md:2 * md] = tp[:, start:start + step]
+            z[2 * md] = 1.0
+            if not keep.all():
+                z = z[:, keep]
+            full += (z @ z.T).astype(np.float64)
         gram = full[:2 * md, :2 * md]
         sums = full[2 * md, :2 * md]
         cz = np.zeros_like(gram) if n < 2 else (gram - np.outer(sums, sums) / n) / (n - 1)

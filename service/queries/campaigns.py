@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.queries import arrivals
+from service.queries import arrivals, count, one_row, one_value, truth
 
 
 class ServiceRef(msgspec.Struct, frozen=True):
@@ -93,7 +93,7 @@ async def select_campaign(conn: asyncpg.Connection, *, campaign_id: UUID) -> Cam
 
 
 async def can_see_campaign(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID, roles: list[str]) -> bool:
-    return await conn.fetchval(
+    return await truth(conn,
         """
         select exists (
             select 1 from campaigns c where c.id = $1 and (
@@ -121,7 +121,7 @@ async def insert_campaign(
     k_comments: int,
     created_by: UUID,
 ) -> UUID:
-    return await conn.fetchval(
+    return await one_value(conn,
         """
         insert into campaigns (title, description, service_id, instrument_hash, audience_group_id,
                                opens_on, closes_on, k_scores, k_comments, created_by)
@@ -139,7 +139,7 @@ async def update_draft(conn: asyncpg.Connection, *, campaign_id: UUID, changes: 
                "opens_on", "closes_on", "k_scores", "k_comments")
     columns = [c for c in allowed if c in changes]
     if not columns:
-        return await conn.fetchval("select exists (select 1 from campaigns where id = $1 and status = 'draft')",
+        return await truth(conn, "select exists (select 1 from campaigns where id = $1 and status = 'draft')",
                                    campaign_id)
     assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
     status = await conn.execute(
@@ -167,7 +167,7 @@ async def snapshot_audience(conn: asyncpg.Connection, *, campaign_id: UUID) -> i
         """,
         campaign_id,
     )
-    return await conn.fetchval("select count(*) from campaign_audience where campaign_id = $1", campaign_id)
+    return await count(conn, "select count(*) from campaign_audience where campaign_id = $1", campaign_id)
 
 
 async def open_campaign(
@@ -256,10 +256,37 @@ async def select_manifest(conn: asyncpg.Connection, *, campaign_id: UUID) -> tup
 
 
 async def is_in_audience(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
-    return await conn.fetchval(
+    return await truth(conn,
         "select exists (select 1 from campaign_audience where campaign_id = $1 and account_id = $2)",
         campaign_id, account_id,
     )
+
+
+class IssuanceCheck(msgspec.Struct, frozen=True):
+    """A wave's keys and, for one account, what a token request checks before signing."""
+
+    keys: CampaignKeys
+    in_audience: bool
+    issued: bool  # already has its token (read before signing; record_issuance decides)
+
+
+async def select_issuance_check(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> IssuanceCheck | None:
+    """The opened (not draft) wave's keys, whether the account is in its audience and
+    whether it already has its token: one round trip instead of three."""
+    row = await conn.fetchrow(
+        """
+        select id, status, opens_on, closes_on, instrument_hash, token_key, token_key_id, challenge, private_key,
+               exists (select 1 from campaign_audience where campaign_id = $1 and account_id = $2) as in_audience,
+               exists (select 1 from token_issuances where campaign_id = $1 and account_id = $2) as issued
+        from campaigns where id = $1 and status <> 'draft'
+        """,
+        campaign_id, account_id,
+    )
+    if row is None:
+        return None
+    data = dict(row)
+    in_audience, issued = data.pop("in_audience"), data.pop("issued")
+    return IssuanceCheck(keys=CampaignKeys(**data), in_audience=in_audience, issued=issued)
 
 
 async def record_issuance(conn: asyncpg.Connection, *, campaign_id: UUID, account_id: UUID) -> bool:
@@ -272,7 +299,7 @@ async def record_issuance(conn: asyncpg.Connection, *, campaign_id: UUID, accoun
 
 
 async def count_progress(conn: asyncpg.Connection, *, campaign_id: UUID) -> tuple[int, int]:
-    row = await conn.fetchrow(
+    row = await one_row(conn,
         """
         select (select count(*) from token_issuances where campaign_id = $1) as issued,
                (select count(*) from responses where campaign_id = $1) as responses
@@ -296,6 +323,7 @@ async def store_response(
     importance: list[int] | None,
     satisfaction: list[int | None] | None,
     comments: dict[str, str],
+    measures: list[int | None] | None = None,
 ) -> bool:
     """Spend the nonce and store the response in one statement, only while the wave is
     open. False when nothing was stored: the nonce was spent already (the primary key
@@ -308,11 +336,11 @@ async def store_response(
             on conflict do nothing
             returning campaign_id
         )
-        insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments)
-        select $3, campaign_id, $4, $5, $6, $7, $8 from spent
+        insert into responses (id, campaign_id, receipt, item_values, importance, satisfaction, comments, measures)
+        select $3, campaign_id, $4, $5, $6, $7, $8, $9 from spent
         returning true
         """,
-        campaign_id, nonce, response_id, receipt, item_values, importance, satisfaction, comments,
+        campaign_id, nonce, response_id, receipt, item_values, importance, satisfaction, comments, measures,
     )
     return bool(stored)
 
@@ -329,6 +357,7 @@ class StoredResponse(msgspec.Struct, frozen=True):
     importance: list[int] | None
     satisfaction: list[int | None] | None
     comments: dict[str, str]
+    measures: list[int | None] | None = None
 
 
 async def select_response_by_receipt(
@@ -336,7 +365,7 @@ async def select_response_by_receipt(
 ) -> StoredResponse | None:
     row = await conn.fetchrow(
         """
-        select id, campaign_id, receipt, item_values, importance, satisfaction, comments
+        select id, campaign_id, receipt, item_values, importance, satisfaction, comments, measures
         from responses where campaign_id = $1 and receipt = $2
         """,
         campaign_id, receipt,

@@ -19,7 +19,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.charts import score_trend_chart
@@ -28,6 +28,8 @@ from service import respondents
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
+from service.i18n import LANG_COOKIE
+from service.instruments import in_reading_language
 from service.pages import PageResponse, gate, page
 from service.queries import actions as q
 from service.queries import reports as reports_q
@@ -313,17 +315,19 @@ class WaveExportController(Controller):
     @get("/json", operation_id="exportReportJson",
          responses={**_ERRORS, **_NOT_CLOSED, 404: problem_spec("No such wave")})
     async def export_json(
-        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> Response[dict[str, Any]]:
-        aggregates = await _aggregates(request, state, db, campaign_id)
+        aggregates = await _aggregates(request, state, db, campaign_id, lang)
         return Response(aggregates, headers={"content-disposition": f'attachment; filename="report-{campaign_id}.json"'})
 
     @get("/csv", operation_id="exportReportCsv", media_type="text/csv",
          responses={**_ERRORS, **_NOT_CLOSED, 404: problem_spec("No such wave")})
     async def export_csv(
-        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> Response[str]:
-        aggregates = await _aggregates(request, state, db, campaign_id)
+        aggregates = await _aggregates(request, state, db, campaign_id, lang)
         return Response(report_csv(aggregates), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="report-{campaign_id}.csv"'})
 
@@ -354,9 +358,13 @@ class WaveExportController(Controller):
                         headers={"content-disposition": f'attachment; filename="responses-{campaign_id}.{suffix}"'})
 
 
-async def _aggregates(request: Request, state: State, db: asyncpg.Connection, campaign_id: UUID) -> dict[str, Any]:
+async def _aggregates(request: Request, state: State, db: asyncpg.Connection, campaign_id: UUID,
+                      lang: str | None) -> dict[str, Any]:
     campaign = await require_reader(db, _me(request), campaign_id)
-    report = await closed_wave_report(state, db, campaign)
+    report = in_reading_language(await closed_wave_report(state, db, campaign),
+                                 await instrument_by_hash(state, db, campaign.instrument_hash), lang=lang,
+                                 cookie=request.cookies.get(LANG_COOKIE),
+                                 accept_language=request.headers.get("accept-language"))
     head = {"id": str(campaign.id), "title": campaign.title, "service": campaign.service.name,
             "status": campaign.status, "opens_on": campaign.opens_on.isoformat(),
             "closes_on": campaign.closes_on.isoformat()}

@@ -99,7 +99,7 @@ class AnonymousController(Controller):
             stored = await q.store_response(
                 db, campaign_id=campaign_id, nonce=token.nonce, response_id=response_id, receipt=receipt,
                 item_values=packed.item_values, importance=packed.importance,
-                satisfaction=packed.satisfaction, comments=packed.comments,
+                satisfaction=packed.satisfaction, comments=packed.comments, measures=packed.measures,
             )
             status = None if stored else await q.select_status(db, campaign_id=campaign_id)
         if not stored:
@@ -117,7 +117,8 @@ class AnonymousController(Controller):
         stored = await q.select_response_by_receipt(db, campaign_id=campaign_id, receipt=receipt)
         if stored is None:
             raise Problem(404, "not-found", "No response with this receipt in this wave")
-        packed = PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments)
+        packed = PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments,
+                               stored.measures)
         answers = unpack_answers(keys.instrument, packed)
         recomputed = receipt_for(campaign_id, stored.id, packed)
         return StoredAnswers(receipt=stored.receipt, response_id=stored.id, answers=answers,

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.report_types import Trend
@@ -24,6 +24,8 @@ from instruments.errors import FieldError
 from service import transparency
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
+from service.i18n import LANG_COOKIE
+from service.instruments import in_reading_language
 from service.issuance import WAVE, Issuer, TokenKey, generate_keys, publish_key, read_token_requests
 from service.mail import queue_invitations
 from service.queries import campaigns as q
@@ -39,6 +41,7 @@ from service.waves import (
     accepting,
     build_manifest,
     canonical_hash,
+    instrument_by_hash,
     today,
     wave_key,
 )
@@ -104,6 +107,14 @@ async def _visible(db: asyncpg.Connection, request: Request, campaign_id: UUID) 
     return campaign
 
 
+async def _current(db: asyncpg.Connection, campaign_id: UUID) -> Campaign:
+    """The wave as stored after a change made in this request."""
+    campaign = await q.select_campaign(db, campaign_id=campaign_id)
+    if campaign is None:  # deleted by a concurrent request between the change and this read
+        raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+    return campaign
+
+
 async def _check_references(db: asyncpg.Connection, data: CampaignCreate | CampaignUpdate) -> str | None:
     """Check what the body names exists; return the instrument hash it resolves to."""
     errors = []
@@ -148,13 +159,16 @@ class CampaignController(Controller):
     ) -> Campaign:
         _check_dates(data.opens_on, data.closes_on)
         digest = await _check_references(db, data)
+        if digest is None:  # CampaignCreate requires the instrument; _check_references resolved it
+            raise Problem(422, "validation", "The wave needs an instrument",
+                          errors=[FieldError(field="instrument_id", reason="required")])
         campaign_id = await q.insert_campaign(
             db, title=data.title, description=data.description, service_id=data.service_id,
             instrument_hash=digest, audience_group_id=data.audience_group_id, opens_on=data.opens_on,
             closes_on=data.closes_on, k_scores=data.k_scores, k_comments=data.k_comments,
             created_by=request.scope["user"].id,
         )
-        return await q.select_campaign(db, campaign_id=campaign_id)
+        return await _current(db, campaign_id)
 
     @get("/{campaign_id:uuid}", operation_id="getCampaign", guards=[requires_login], responses={**_ERRORS, **_NOT_FOUND})
     async def get_campaign(
@@ -178,7 +192,7 @@ class CampaignController(Controller):
         if digest is not None:
             changes["instrument_hash"] = digest
         await q.update_draft(db, campaign_id=campaign_id, changes=changes)
-        return await q.select_campaign(db, campaign_id=campaign_id)
+        return await _current(db, campaign_id)
 
     @post("/{campaign_id:uuid}/open", operation_id="openCampaign", guards=[managers], status_code=HTTP_200_OK,
           responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("Not a draft, or the audience is smaller than k"),
@@ -207,7 +221,7 @@ class CampaignController(Controller):
         await transparency.open_wave(db, keys=keys, manifest=manifest, manifest_hash=canonical_hash(manifest),
                                      audience_size=size, kek=settings.key_encryption_key)
         await queue_invitations(db, settings, campaign_id=campaign_id)
-        return await q.select_campaign(db, campaign_id=campaign_id)
+        return await _current(db, campaign_id)
 
     @post("/{campaign_id:uuid}/close", operation_id="closeCampaign", guards=[managers], status_code=HTTP_200_OK,
           responses={**_ERRORS, **_NOT_FOUND, 409: problem_spec("The wave is not open")})
@@ -219,7 +233,7 @@ class CampaignController(Controller):
             raise Problem(409, "conflict", f"The wave is {campaign.status}; only an open wave can be closed")
         await q.close_campaign(db, campaign_id=campaign_id)
         await q.scrub_wave_order(db, campaign_id=campaign_id)
-        return await q.select_campaign(db, campaign_id=campaign_id)
+        return await _current(db, campaign_id)
 
     @get("/{campaign_id:uuid}/manifest", operation_id="getCampaignManifest", guards=[requires_login],
          responses={**_ERRORS, **_NOT_FOUND})
@@ -233,8 +247,10 @@ class CampaignController(Controller):
         return Manifest(manifest=found[0], manifest_hash=found[1])
 
     @get("/{campaign_id:uuid}/token-key", operation_id="getTokenKey", responses=_NOT_FOUND)
-    async def token_key(self, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]) -> TokenKey:
-        keys = await q.select_keys(db, campaign_id=campaign_id)
+    async def token_key(self, state: State, campaign_id: FromPath[UUID]) -> TokenKey:
+        # One read, no transaction: asked by every member of a sign-in burst (issue 19).
+        async with state.pool.acquire() as db:
+            keys = await q.select_keys(db, campaign_id=campaign_id)
         if keys is None:
             raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
         return publish_key(wave_key(keys))
@@ -251,24 +267,33 @@ class CampaignController(Controller):
             409: problem_spec("Already issued for this wave, or the wave is not accepting"),
         },
     )
-    async def request_token(
-        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
-    ) -> Response[bytes]:
+    async def request_token(self, request: Request, state: State, campaign_id: FromPath[UUID]) -> Response[bytes]:
+        # No connection is held while signing (issue 19: in a sign-in burst a connection
+        # held while the signing processes are busy is one every other request waits
+        # for): one read checks, the signing runs, one statement records.
         me: Account = request.scope["user"]
-        keys = await q.select_keys(db, campaign_id=campaign_id)
-        if keys is None or not await q.is_in_audience(db, campaign_id=campaign_id, account_id=me.id):
-            if keys is not None or await q.select_campaign(db, campaign_id=campaign_id) is not None:
-                raise Problem(403, "forbidden", "You are not in this wave's audience")
-            raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        async with state.pool.acquire() as db:
+            check = await q.select_issuance_check(db, campaign_id=campaign_id, account_id=me.id)
+            if check is None or not check.in_audience:
+                if check is not None or await q.select_campaign(db, campaign_id=campaign_id) is not None:
+                    raise Problem(403, "forbidden", "You are not in this wave's audience")
+                raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        keys = check.keys
         if reason := accepting(keys.status, keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
         key = wave_key(keys)
         token_requests = read_token_requests(await request.body(), key)
-        # Recorded first, in the request's transaction: a failed signing rolls it back.
-        if not await q.record_issuance(db, campaign_id=campaign_id, account_id=me.id):
+        if check.issued:  # read before signing, so a repeated request costs no signature
             raise Problem(409, "token-issued", "You already received your token for this wave")
         issuer: Issuer = state.issuer
-        return Response(await issuer.issue(key, token_requests), media_type=TOKEN_RESPONSE)
+        responses = await issuer.issue(key, token_requests)
+        # Recorded after signing, by the one statement that decides: a failed signing
+        # records nothing, and the signatures of a request that lost a race with the same
+        # account's other request are never sent.
+        async with state.pool.acquire() as db:
+            if not await q.record_issuance(db, campaign_id=campaign_id, account_id=me.id):
+                raise Problem(409, "token-issued", "You already received your token for this wave")
+        return Response(responses, media_type=TOKEN_RESPONSE)
 
     @get("/{campaign_id:uuid}/progress", operation_id="getCampaignProgress", guards=[requires_login],
          responses={**_ERRORS, **_NOT_FOUND})
@@ -303,23 +328,29 @@ class ReportController(Controller):
     tags = ["reports"]
     guards = [requires_login]
 
-    @get("/report", operation_id="getCampaignReport", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
+    @get("/report", operation_id="getCampaignReport",
+         responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED, 400: problem_spec("The instrument is not offered in `lang`")})
     async def report(
-        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> WaveReport:
+        """The report, its item wording in ``lang`` (else the reader's UI language when the
+        instrument offers it, else the instrument's own); the numbers are the same in all."""
         campaign = await require_reader(db, request.scope["user"], campaign_id)
-        return await closed_wave_report(state, db, campaign)
+        report = await closed_wave_report(state, db, campaign)
+        return await _in_reading_language(request, state, db, campaign, report, lang)
 
     @get("/charts/{chart:str}", operation_id="getCampaignChart", media_type="image/svg+xml",
          responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
     async def chart(
         self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
-        chart: FromPath[str],
+        chart: FromPath[str], lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> Response[str]:
         campaign = await require_reader(db, request.scope["user"], campaign_id)
         if chart not in CHARTS:
             raise Problem(404, "not-found", f"No chart {chart!r}; there are {', '.join(CHARTS)}")
-        svg = CHARTS[chart](await closed_wave_report(state, db, campaign))
+        report = await closed_wave_report(state, db, campaign)
+        svg = CHARTS[chart](await _in_reading_language(request, state, db, campaign, report, lang))
         return Response(svg, media_type="image/svg+xml")
 
     @get("/trend", operation_id="getCampaignTrend", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
@@ -330,6 +361,14 @@ class ReportController(Controller):
         overall and dimension scores and their intervals."""
         campaign = await require_reader(db, request.scope["user"], campaign_id)
         return await wave_trend(state, db, campaign)
+
+
+async def _in_reading_language(request: Request, state: State, db: asyncpg.Connection, campaign: Campaign,
+                               report: WaveReport, lang: str | None) -> WaveReport:
+    """The cached report with the instrument's texts in the reader's language."""
+    return in_reading_language(report, await instrument_by_hash(state, db, campaign.instrument_hash), lang=lang,
+                               cookie=request.cookies.get(LANG_COOKIE),
+                               accept_language=request.headers.get("accept-language"))
 
 
 def _floor_to(count: int, k: int) -> int | None:

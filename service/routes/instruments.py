@@ -1,4 +1,9 @@
-"""Instruments: the built-in library and custom uploads (TOML or JSON)."""
+"""Instruments: the built-in library and custom uploads (TOML or JSON).
+
+``GET /api/instruments/{id}?lang=de`` gives the instrument in one of its languages (the
+survey form asks for the respondent's pick); without ``lang`` it is the whole document,
+translations included, as stored.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from instruments import Instrument, InstrumentError, load_instrument_bytes
 from instruments.errors import FieldError
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
+from service.instruments import reading_language
 from service.queries import instruments as q
 from service.queries.instruments import InstrumentSummary
 
@@ -25,6 +31,8 @@ class InstrumentDetail(msgspec.Struct, frozen=True):
     summary: InstrumentSummary
     instrument: Instrument
     versions: list[InstrumentSummary]
+    #: The languages the instrument is offered in, its primary language first.
+    languages: list[str] = []
 
 
 _ERRORS = {401: problem_spec("Not signed in")}
@@ -42,19 +50,25 @@ class InstrumentController(Controller):
         "/{instrument_id:str}",
         operation_id="getInstrument",
         guards=[requires_login],
-        responses={**_ERRORS, 404: problem_spec("No such instrument or version")},
+        responses={**_ERRORS, 400: problem_spec("The instrument is not offered in `lang`"),
+                   404: problem_spec("No such instrument or version")},
     )
     async def get_instrument(
         self,
         db: NamedDependency[asyncpg.Connection],
         instrument_id: FromPath[str],
         version_hash: Annotated[str | None, QueryParameter(name="hash", pattern=r"^[0-9a-f]{64}$")] = None,
+        lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> InstrumentDetail:
         found = await q.select_instrument(db, instrument_id=instrument_id, digest=version_hash)
         if found is None:
             raise Problem(404, "not-found", f"No instrument {instrument_id!r}" + (f" with hash {version_hash}" if version_hash else ""))
+        instrument = found.instrument
+        if lang is not None:
+            instrument = instrument.localized(reading_language(instrument, lang))
         versions = [s for s in await q.select_instruments(db) if s.id == instrument_id]
-        return InstrumentDetail(summary=found.summary, instrument=found.instrument, versions=versions)
+        return InstrumentDetail(summary=found.summary, instrument=instrument, versions=versions,
+                                languages=list(found.instrument.offered_languages))
 
     @post(
         "/",

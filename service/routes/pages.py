@@ -13,12 +13,12 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service import transparency
+from service import i18n, transparency
 from service.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -27,7 +27,7 @@ from service.auth import (
     token_hash,
 )
 from service.oidc import end_session_url
-from service.origin import same_origin
+from service.origin import same_origin, secure_origin
 from service.pages import PageResponse, gate, page
 from service.queries import accounts as accounts_q
 from service.queries import audit as audit_q
@@ -36,12 +36,20 @@ from service.queries import services as services_q
 
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 WAVE_ROLES = ("manager", "owner", "admin")
+LANG_COOKIE_DAYS = 365
 
 
 def _same_origin(request: Request) -> bool:
     """Login CSRF: a sign-in form posted from another site is refused (the one public
     origin decides, not the scheme and Host the app sees behind the proxy)."""
     return same_origin(request.app.state.settings, request)
+
+
+def _local_path(target: str) -> str:
+    """``target`` when it is a path on this site, else ``/``: the switcher never redirects elsewhere."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target and target.isprintable():
+        return target
+    return "/"
 
 
 class PageController(Controller):
@@ -113,6 +121,19 @@ class PageController(Controller):
                 answer.cookies.append(session_cookie(state.settings, request, None))
                 return answer
         return Redirect("/login", status_code=303, cookies=[session_cookie(state.settings, request, None)])
+
+    # A link, not a form: choosing a language changes nothing but this browser's preference (a plain cookie
+    # whose value is one of two words), so it needs neither a session nor a CSRF token and works signed out.
+    @get("/language", operation_id="chooseLanguage")
+    async def choose_language(self, request: Request, lang: FromQuery[str] = "",
+                              back: FromQuery[str] = "/") -> Redirect:
+        settings = request.app.state.settings
+        secure = settings.secure_cookies if settings.secure_cookies is not None else secure_origin(settings)
+        known = lang in i18n.SUPPORTED
+        cookie = Cookie(key=i18n.LANG_COOKIE, value=lang if known else "", path="/", httponly=True,
+                        samesite="lax", secure=secure, max_age=LANG_COOKIE_DAYS * 86400 if known else 0)
+        return Redirect(_local_path(back[:2000]), status_code=303, cookies=[cookie],
+                        headers={"cache-control": "no-store"})
 
     @get("/privacy", operation_id="privacyPage")
     async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:

@@ -134,6 +134,8 @@ def _public_messages(messages: list[Message]) -> list[Message]:
 
 async def _staff_view(db: asyncpg.Connection, request: Request, thread_id: UUID) -> StaffThread:
     thread = await q.select_thread(db, thread_id=thread_id)
+    if thread is None:
+        raise Problem(404, "not-found", f"No thread {thread_id}")
     messages = await q.select_messages(db, thread_id=thread_id)
     moderator = "moderator" in request.scope["user"].roles
     return StaffThread(thread=thread, messages=_staff_messages(messages, moderator=moderator),
@@ -152,9 +154,11 @@ class ThreadController(Controller):
         return ThreadTokenKey(**msgspec.structs.asdict(publish_key(key)), period=key.owner.isoformat()[:7])
 
     @get("/allowance", operation_id="getThreadAllowance", guards=[members], responses=_ERRORS)
-    async def allowance(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Allowance:
-        key = await logic.current_keys(db, state.settings)
-        issued = await q.select_issued(db, period=key.owner, account_id=request.scope["user"].id)
+    async def allowance(self, request: Request, state: State) -> Allowance:
+        # Reads without a transaction: asked by every member of a sign-in burst (issue 19).
+        async with state.pool.acquire() as db:
+            key = await logic.current_keys(db, state.settings)
+            issued = await q.select_issued(db, period=key.owner, account_id=request.scope["user"].id)
         per_month = state.settings.thread_tokens_per_month
         return Allowance(period=key.owner.isoformat()[:7], per_month=per_month, issued=issued,
                          remaining=max(0, per_month - issued), token_key_id=key.token_key_id.hex())
@@ -163,20 +167,31 @@ class ThreadController(Controller):
           status_code=HTTP_200_OK, responses={
               **_ERRORS, 400: problem_spec("Malformed TokenRequest(s) or another key"),
               409: problem_spec("More than what is left of this month's allowance")})
-    async def request_tokens(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> Response[bytes]:
+    async def request_tokens(self, request: Request, state: State) -> Response[bytes]:
         """One RFC 9578 TokenRequest, or several concatenated (the rest of the month's
         allowance at once, so a page left half-way loses nothing): as many TokenResponses
-        back, concatenated in the same order."""
-        key = await logic.current_keys(db, state.settings)
-        token_requests = read_token_requests(await request.body(), key)
+        back, concatenated in the same order.
+
+        No connection is held while signing (issue 19): one read checks the allowance,
+        the signing runs, one statement counts — all or nothing, and a failed signing
+        counts nothing."""
         limit = state.settings.thread_tokens_per_month
         me = request.scope["user"].id
-        # Counted first, in the request's transaction: all or nothing, a failed signing rolls it back.
-        if await q.record_issuance(db, period=key.owner, account_id=me, count=len(token_requests), limit=limit) is None:
-            left = limit - await q.select_issued(db, period=key.owner, account_id=me)
-            raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {left} left")
+        body = await request.body()
+        async with state.pool.acquire() as db:
+            key = await logic.current_keys(db, state.settings)
+            token_requests = read_token_requests(body, key)
+            issued = await q.select_issued(db, period=key.owner, account_id=me)
+        if issued + len(token_requests) > limit:  # read before signing: an exhausted allowance costs no signature
+            raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {limit - issued} left")
         issuer: Issuer = state.issuer
-        return Response(await issuer.issue(key, token_requests), media_type=TOKEN_RESPONSE)
+        responses = await issuer.issue(key, token_requests)
+        async with state.pool.acquire() as db:  # the upsert's row lock decides races
+            if await q.record_issuance(db, period=key.owner, account_id=me, count=len(token_requests),
+                                       limit=limit) is None:
+                left = limit - await q.select_issued(db, period=key.owner, account_id=me)
+                raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {left} left")
+        return Response(responses, media_type=TOKEN_RESPONSE)
 
     # Inbox and threads -------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 JS = FRONTEND / "static" / "js"
 TEMPLATES = FRONTEND / "templates"
 
-SCRIPT = re.compile(r"""<script\b[^>]*\bsrc=["']([^"']+)["']""")
+SCRIPT = re.compile(r"""<script\b[^>]*\bsrc=(?:"([^"]+)"|'([^']+)')""")
+# Templates name their modules through service.static's asset(), which gives the hashed URL.
+ASSET = re.compile(r"""^\{\{ asset\('(js/[^']+)'\) \}\}$""")
 IMPORT = re.compile(r"""^\s*(?:import|export)\s+([^;]*?)\s*from\s+["']([^"']+)["']""", re.M | re.S)
 DYNAMIC = re.compile(r"""\bimport\(\s*["']([^"']+)["']\s*\)""")
 DECLARED = re.compile(r"^\s*export\s+(?:async\s+)?(?:function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)", re.M)
@@ -27,14 +29,15 @@ def entries() -> dict[str, str]:
     """template (relative path) -> each module it loads with <script src=...>."""
     found = {}
     for template in sorted(TEMPLATES.rglob("*.html")):
-        for src in SCRIPT.findall(template.read_text()):
+        for src in map("".join, SCRIPT.findall(template.read_text())):
             found[f"{template.relative_to(TEMPLATES)} {src}"] = src
     return found
 
 
 def module_path(src: str) -> Path:
-    assert src.startswith("/static/js/"), f"{src}: pages load only this origin's modules"
-    return JS / src.removeprefix("/static/js/")
+    named = ASSET.match(src)
+    assert named, f"{src}: pages load only this origin's modules, through asset()"
+    return JS / named[1].removeprefix("js/")
 
 
 def exports(path: Path) -> set[str]:

@@ -27,6 +27,8 @@ def _valid(instrument: Instrument) -> dict:
         answers["satisfaction"] = {s.key: mid for s in instrument.satisfaction}
     if instrument.free_text:
         answers["comments"] = {t.key: "Thanks." for t in instrument.free_text}
+    if instrument.measures:
+        answers["measures"] = {m.key: 1 for m in instrument.measures}  # 1 is in every kind's range
     return answers
 
 

@@ -30,7 +30,7 @@ SERVQUAL_DIMENSIONS = {
 EXPECTED_DIMENSION = {
     f"q{n:02d}": dim for dim, numbers in SERVQUAL_DIMENSIONS.items() for n in numbers
 }
-BUILTIN_IDS = ["it-servqual", "pulse", "servperf", "servqual", "servqual-zot"]
+BUILTIN_IDS = ["it-experience", "it-servqual", "pulse", "servperf", "servqual", "servqual-zot"]
 
 
 def _library_text(instrument_id: str) -> str:
@@ -46,7 +46,7 @@ def test_the_library_holds_the_five_builtins_in_id_order():
 def test_each_builtin_cites_its_source_in_data_and_in_a_header(instrument_id):
     instrument = load_builtin(instrument_id)
     assert instrument.id == instrument_id
-    assert len(instrument.source) > 40 and any(y in instrument.source for y in ("1991", "1992", "1994", "1995"))
+    assert len(instrument.source) > 40 and any(y in instrument.source for y in ("1991", "1992", "1994", "1995", "2010"))
     header = _library_text(instrument_id).splitlines()[:3]
     assert all(line.startswith("#") for line in header)
 

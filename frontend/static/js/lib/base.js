@@ -1,5 +1,6 @@
 // Small helpers shared by the page modules: DOM building, the CSRF token, JSON fetches.
 // Untrusted text only ever goes into textContent or attribute values, never into HTML.
+import { t } from "./i18n.js";
 
 /** el("p", {class: "x"}, "text", child) -> HTMLElement. `null`/`false` attributes are skipped. */
 export function el(tag, attrs = {}, ...children) {
@@ -51,10 +52,15 @@ export async function fetchJson(url, options = {}) {
   return { ok: response.ok, status: response.status, body, headers: response.headers };
 }
 
+/** A wave's status as the API names it (draft, open, closed), in the reader's language. */
+export function waveStatus(status) {
+  return { draft: t("draft"), open: t("open"), closed: t("closed") }[status] || status;
+}
+
 /** A person-readable sentence for a failed fetchJson result. */
-export function problemText(result, fallback = "Something went wrong.") {
-  if (result.networkError) return "Could not reach the server. Check your connection and try again.";
-  if (result.status === 401) return "Your session has ended. Sign in again.";
+export function problemText(result, fallback = t("Something went wrong.")) {
+  if (result.networkError) return t("Could not reach the server. Check your connection and try again.");
+  if (result.status === 401) return t("Your session has ended. Sign in again.");
   if (result.body && result.body.detail) return result.body.detail;
   return `${fallback} (HTTP ${result.status})`;
 }
@@ -83,3 +89,23 @@ export function show(container, ...children) {
 export function groupHex(hex) {
   return (hex || "").replace(/(.{8})/g, "$1 ").trim();
 }
+
+// Signing out deletes this browser's answers in progress (lib/store.js `drafts`): the next
+// person to use this browser must not find them. Every page with a module imports this one,
+// so the header's sign-out form is covered wherever it is pressed. Sign-out waits at most a
+// moment for the deletion and then goes ahead regardless.
+function clearDraftsOnSignOut() {
+  const form = typeof document !== "undefined" && document.querySelector("form.signout");
+  if (!form) return;
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.draftsCleared) return;
+    event.preventDefault();
+    const proceed = () => { form.dataset.draftsCleared = "true"; form.requestSubmit(); };
+    const timer = setTimeout(proceed, 1500);
+    import("./store.js").then(({ drafts }) => drafts.clear()).catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      if (!form.dataset.draftsCleared) proceed();
+    });
+  });
+}
+clearDraftsOnSignOut();

@@ -1,7 +1,11 @@
-// What the forms share: labelled fields, checkbox lists, a form that saves through the JSON
-// API with its field errors (lib/field-errors.js), and a status line next to its button.
+// What the forms share: labelled fields, a form that saves through the JSON API with its
+// field errors (lib/field-errors.js), and a status line next to its button. Checkbox lists
+// are in lib/checkboxes.js, so that a page loads them only where it shows one.
 import { el, fetchJson, problemText, show } from "./base.js";
 import { clearFieldErrors, showFieldErrors } from "./field-errors.js";
+import { formatNumber, t } from "./i18n.js";
+
+const PLAIN = { useGrouping: false };  // a bound to type in, as the input takes it
 
 /** A labelled field. The input is described by its hint and, after a failed save, its error. */
 export function field(input, label, hint) {
@@ -10,52 +14,6 @@ export function field(input, label, hint) {
   return el("div", { class: "field" },
     el("label", { for: input.id }, label), hintNode, input,
     el("p", { class: "field-error", id: `${input.id}-error`, hidden: true }));
-}
-
-/**
- * A fieldset of checkboxes. `options`: [{value, label, checked}]. A long list scrolls inside
- * the fieldset; `filter` adds a search box that hides the options not matching it.
- */
-export function checkboxes({ id, legend, name, options, hint = null, filter = false }) {
-  const labels = options.map((o) => el("label", { class: "check", "data-text": o.label.toLowerCase() },
-    el("input", { type: "checkbox", name, value: o.value, checked: Boolean(o.checked) }), o.label));
-  const count = el("p", { class: "hint", id: `${id}-count`, "aria-live": "polite" });
-  const fieldset = el("fieldset", { class: "checks", id, "data-field": name, "aria-describedby": hint ? `${id}-hint` : null },
-    el("legend", {}, legend),
-    hint ? el("span", { class: "hint", id: `${id}-hint` }, hint) : null,
-    filter ? searchBox(id, labels, count) : null,
-    filter ? count : null,
-    el("div", { class: filter ? "scroll" : null }, labels),
-    el("p", { class: "field-error", id: `${id}-error`, hidden: true }));
-  if (filter) {
-    const update = () => countText(count, labels);
-    fieldset.addEventListener("change", update);
-    update();
-  }
-  return fieldset;
-}
-
-function searchBox(id, labels, count) {
-  const input = el("input", { type: "search", id: `${id}-search`, autocomplete: "off", "aria-controls": id });
-  input.addEventListener("input", () => {
-    const words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    for (const label of labels) label.hidden = !words.every((w) => label.dataset.text.includes(w));
-    countText(count, labels);
-  });
-  return el("div", { class: "field" }, el("label", { for: input.id }, "Find accounts"),
-    el("span", { class: "hint", id: `${id}-search-hint` }, "Type part of a name or email; ticked accounts stay ticked when hidden."),
-    input);
-}
-
-function countText(node, labels) {
-  const shown = labels.filter((l) => !l.hidden).length;
-  const ticked = labels.filter((l) => l.querySelector("input").checked).length;
-  node.textContent = `${ticked} selected · ${shown} of ${labels.length} shown`;
-}
-
-/** The values of a checkbox fieldset's ticked boxes. */
-export function ticked(fieldset) {
-  return [...fieldset.querySelectorAll('input[type="checkbox"]:checked')].map((i) => i.value);
 }
 
 /** Replace a status line's text with a success message (its role=status region announces it). */
@@ -90,20 +48,20 @@ export function apiForm({ id, heading, fields, button, check = () => [], request
     if (result.ok) return done(result.body, status);
     let errors = (result.body && result.body.errors) || [];
     if (!errors.length && result.status === 409 && conflictField) errors = [{ field: conflictField, reason: result.body.detail }];
-    showFieldErrors(form, summary, errors, { heading, level: "h3", fallback: problemText(result, "Could not save.") });
+    showFieldErrors(form, summary, errors, { heading, level: "h3", fallback: problemText(result, t("Could not save.")) });
   });
   return form;
 }
 
 /** Local checks shared by the forms: required text, and whole numbers in a range. */
 export function required(input, name, errors) {
-  if (!input.value.trim()) errors.push({ field: name, reason: "Required." });
+  if (!input.value.trim()) errors.push({ field: name, reason: t("Required.") });
 }
 
 export function wholeNumber(input, name, min, max, errors) {
   const value = Number(input.value);
   if (!/^\d+$/.test(input.value.trim()) || value < min || value > max) {
-    errors.push({ field: name, reason: `A whole number from ${min} to ${max}.` });
+    errors.push({ field: name, reason: t("A whole number from {min} to {max}.", { min: formatNumber(min, PLAIN), max: formatNumber(max, PLAIN) }) });
   }
 }
 
@@ -117,7 +75,7 @@ export function input(id, name, attrs = {}) {
 /** The editing panel: heading (focused when opened) and a close button that hands focus back. */
 export function openPanel(section, title, parts, onClose) {
   const heading = el("h2", { id: `${section.id}-heading`, tabindex: "-1" }, title);
-  const close = el("button", { type: "button", class: "secondary" }, "Close");
+  const close = el("button", { type: "button", class: "secondary" }, t("Close"));
   close.addEventListener("click", () => {
     section.hidden = true;
     section.replaceChildren();
@@ -134,7 +92,7 @@ export function confirmed({ label, text, confirmLabel, action }) {
   const box = el("div", { class: "alert", hidden: true, tabindex: "-1" });
   const first = el("button", { type: "button", class: "secondary" }, label);
   const yes = el("button", { type: "button" }, confirmLabel);
-  const no = el("button", { type: "button", class: "secondary" }, "Cancel");
+  const no = el("button", { type: "button", class: "secondary" }, t("Cancel"));
   const result = el("div", { role: "status" });
   show(box, el("p", {}, text), el("div", { class: "actions" }, yes, no));
   first.addEventListener("click", () => { box.hidden = false; first.hidden = true; box.focus(); });

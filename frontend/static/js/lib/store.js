@@ -119,6 +119,21 @@ export const logState = {
   put: (record) => transact(log, "state", "readwrite", (s) => { s.put({ ...record, log: "candor" }); }),
 };
 
+// Answers in progress (the survey form's save and resume), in a database of their own for
+// the same reason as the log's: adding a store to "candor" would upgrade the database that
+// holds the wave tokens. Never sent anywhere; deleted on submit and on sign-out.
+const draftsDb = database("candor-drafts", ["drafts"], (db) => {
+  if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts", { keyPath: "campaignId" });
+});
+
+/** One draft per wave: {campaignId, lang, part, values: {field name: value}}. */
+export const drafts = {
+  get: (campaignId) => transact(draftsDb, "drafts", "readonly", (s) => s.get(campaignId)),
+  put: (record) => transact(draftsDb, "drafts", "readwrite", (s) => { s.put(record); }),
+  remove: (campaignId) => transact(draftsDb, "drafts", "readwrite", (s) => { s.delete(campaignId); }),
+  clear: () => transact(draftsDb, "drafts", "readwrite", (s) => { s.clear(); }),
+};
+
 /** Threads opened or followed here: {threadId, secret, title, service, openedOn}. */
 export const keptThreads = {
   all: () => transact(threads, "threads", "readonly", (s) => s.getAll()),

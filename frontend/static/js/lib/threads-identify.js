@@ -1,5 +1,10 @@
 // What in a message might identify its writer: a local check that runs before anything
 // is sent (nothing here talks to the network). It errs on the side of warning.
+import { t } from "./i18n.js";
+
+/** What findIdentifying() finds, named for the reader. */
+export const FINDING_KIND = { "e-mail address": t("e-mail address"), date: t("date"), "phone number": t("phone number"),
+  "employee or staff number": t("employee or staff number"), name: t("name") };
 
 const MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec";
 const DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday";

@@ -13,6 +13,7 @@
 import { el, fetchJson } from "./base.js";
 import { base64urlDecode, base64urlEncode } from "./privacypass.js";
 import { logState } from "./store.js";
+import { t } from "./i18n.js";
 
 export class TransparencyError extends Error {
   /** `reason`: log-key-changed, unsigned-head, bad-signature, rolled-back, forked, no-log, not-in-log, key-differs, malformed. */
@@ -186,11 +187,9 @@ export const describeHead = (head) => `tree_size=${head.tree_size} root_hash=${h
 /** What every page that issues tokens shows when the check fails: the one text for it. */
 export function logAlarm(error) {
   return el("div", { class: "alert", role: "alert", id: "log-alarm" },
-    el("h2", {}, "Stop: do not answer surveys or open threads from this browser"),
-    el("p", {}, "This browser could not confirm that the key it was given is the same key everyone else gets, "
-      + "as the public key log must show. A key made for you alone could tell your answers apart from everyone else's. "
-      + "No token was requested, and none will be until this is resolved."),
-    el("p", {}, "Please tell the works council or the data-protection officer (",
-      el("a", { href: "/privacy#key-log-check" }, "see the privacy page"), "), and show them this reason: ",
+    el("h2", {}, t("Stop: do not answer surveys or open threads from this browser")),
+    el("p", {}, t("This browser could not confirm that the key it was given is the same key everyone else gets, as the public key log must show. A key made for you alone could tell your answers apart from everyone else's. No token was requested, and none will be until this is resolved.")),
+    el("p", {}, t("Please tell the works council or the data-protection officer ("),
+      el("a", { href: "/privacy#key-log-check" }, t("see the privacy page")), t("), and show them this reason: "),
       el("code", {}, `${error.reason}: ${error.message}`)));
 }

@@ -2,7 +2,10 @@
 // (a searchable checkbox list of accounts), its membership history (the append-only
 // audit trail: who added or removed whom, on which day) and deletion behind a confirmation.
 import { el, fetchJson, problemText, show } from "../lib/base.js";
-import { apiForm, checkboxes, confirmed, field, input, openPanel, required, say, ticked } from "../lib/forms.js";
+import { apiForm, confirmed, field, input, openPanel, required, say } from "../lib/forms.js";
+import { formatDate, formatNumber, t } from "../lib/i18n.js";
+
+const CHANGES = { added: t("added"), removed: t("removed") };
 
 const list = document.getElementById("groups");
 const panel = document.getElementById("edit-group");
@@ -13,35 +16,36 @@ let groups = [];
 async function load() {
   const result = await fetchJson("/api/groups");
   list.removeAttribute("aria-busy");
-  if (!result.ok) return show(list, el("p", { class: "alert", role: "alert" }, problemText(result, "Could not load the groups.")));
+  if (!result.ok) return show(list, el("p", { class: "alert", role: "alert" }, problemText(result, t("Could not load the groups."))));
   groups = result.body;
-  if (!groups.length) return show(list, el("p", {}, "No groups yet."));
+  if (!groups.length) return show(list, el("p", {}, t("No groups yet.")));
   show(list, el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", { class: "visually-hidden" }, "Groups"),
+    el("caption", { class: "visually-hidden" }, t("Groups")),
     el("thead", {}, el("tr", {},
-      el("th", { scope: "col" }, "Group"), el("th", { scope: "col" }, "Description"),
-      el("th", { scope: "col", class: "num" }, "Members"), el("th", { scope: "col" }, "Actions"))),
+      el("th", { scope: "col" }, t("Group")), el("th", { scope: "col" }, t("Description")),
+      el("th", { scope: "col", class: "num" }, t("Members")), el("th", { scope: "col" }, t("Actions")))),
     el("tbody", {}, groups.map((g) => el("tr", { "data-group-id": g.id },
       el("th", { scope: "row" }, g.name,
-        g.managed_by === "scim" ? el("span", { class: "muted" }, " — managed by your directory (SCIM)") : null),
+        g.managed_by === "scim" ? el("span", { class: "muted" }, t(" — managed by your directory (SCIM)")) : null),
       el("td", {}, g.description || "—"),
-      el("td", { class: "num" }, String(g.member_count)),
+      el("td", { class: "num" }, formatNumber(g.member_count)),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-manage": g.id, onclick: () => edit(g.id) },
-        g.managed_by === "scim" ? "View" : "Edit", el("span", { class: "visually-hidden" }, ` ${g.name}`)))))))));
+        g.managed_by === "scim" ? t("View") : t("Edit"), el("span", { class: "visually-hidden" }, ` ${g.name}`)))))))));
 }
 
 function nameFields(prefix, group) {
   const name = input(`${prefix}-name`, "name", { required: true, maxlength: "200", autocomplete: "off", value: group?.name ?? null });
   const description = input(`${prefix}-description`, "description", { multiline: true, maxlength: "2000" });
   description.value = group?.description ?? "";
-  return { name, description, fields: [field(name, "Name"), field(description, "Description (optional)")] };
+  return { name, description, fields: [field(name, t("Name")), field(description, t("Description (optional)"))] };
 }
 
 async function edit(id) {
-  const [detail, accounts, audit] = await Promise.all([
-    fetchJson(`/api/groups/${id}`), fetchJson("/api/accounts"), fetchJson(`/api/groups/${id}/audit`)]);
+  // The member list's code (lib/checkboxes.js) loads with the group, when a panel first opens.
+  const [detail, accounts, audit, { checkboxes, ticked }] = await Promise.all([
+    fetchJson(`/api/groups/${id}`), fetchJson("/api/accounts"), fetchJson(`/api/groups/${id}/audit`), import("../lib/checkboxes.js")]);
   if (!detail.ok || !accounts.ok) {
-    return say(message, problemText(detail.ok ? accounts : detail, "Could not load the group."), "alert");
+    return say(message, problemText(detail.ok ? accounts : detail, t("Could not load the group.")), "alert");
   }
   const { group, members } = detail.body;
   const memberIds = new Set(members.map((m) => m.id));
@@ -49,54 +53,58 @@ async function edit(id) {
   if (group.managed_by === "scim") return readOnly(group, members, historyBox);
   const names = nameFields("e", group);
   const rename = apiForm({
-    id: "group-form", heading: "The group was not saved", button: "Save name and description",
+    id: "group-form", heading: t("The group was not saved"), button: t("Save name and description"),
     fields: names.fields,
     check: () => { const e = []; required(names.name, "name", e); return e; },
     request: () => [`/api/groups/${id}`, { method: "PATCH", json: { name: names.name.value.trim(), description: names.description.value } }],
-    done: async (body, status) => { await load(); say(status, `Saved “${body.group.name}”.`); },
+    done: async (body, status) => { await load(); say(status, t("Saved “{name}”.", { name: body.group.name })); },
   });
   const choices = checkboxes({
-    id: "e-members", legend: `Accounts in “${group.name}”`, name: "account_ids", filter: true,
+    id: "e-members", legend: t("Accounts in “{name}”", { name: group.name }), name: "account_ids", filter: true,
     options: accounts.body.map((a) => ({
       value: a.id, checked: memberIds.has(a.id),
-      label: `${a.display_name} (${a.email})${a.active ? "" : ", deactivated"}`,
+      label: `${a.display_name} (${a.email})${a.active ? "" : t(", deactivated")}`,
     })),
   });
   const membership = apiForm({
-    id: "members-form", heading: "The members were not saved", button: "Save members",
+    id: "members-form", heading: t("The members were not saved"), button: t("Save members"),
     fields: [choices],
     request: () => [`/api/groups/${id}/members`, { method: "PUT", json: { account_ids: ticked(choices) } }],
     done: async (body, status) => {
-      say(status, `“${body.group.name}” now has ${body.members.length} member${body.members.length === 1 ? "" : "s"}.`);
+      say(status, body.members.length === 1
+        ? t("“{name}” now has {count} member.", { name: body.group.name, count: 1 })
+        : t("“{name}” now has {count} members.", { name: body.group.name, count: formatNumber(body.members.length) }));
       show(historyBox, history(await fetchJson(`/api/groups/${id}/audit`)));
       await load();
     },
   });
   const removal = confirmed({
-    label: `Delete “${group.name}”…`,
-    text: `Delete the group “${group.name}”? Its ${group.member_count} member${group.member_count === 1 ? "" : "s"} keep their accounts; only the group goes, and it cannot be undone. A group that a survey wave uses as its audience cannot be deleted.`,
-    confirmLabel: `Yes, delete “${group.name}”`,
+    label: t("Delete “{name}”…", { name: group.name }),
+    text: group.member_count === 1
+      ? t("Delete the group “{name}”? Its {count} member keeps their account; only the group goes, and it cannot be undone. A group that a survey wave uses as its audience cannot be deleted.", { name: group.name, count: 1 })
+      : t("Delete the group “{name}”? Its {count} members keep their accounts; only the group goes, and it cannot be undone. A group that a survey wave uses as its audience cannot be deleted.", { name: group.name, count: formatNumber(group.member_count) }),
+    confirmLabel: t("Yes, delete “{name}”", { name: group.name }),
     action: async () => {
       const result = await fetchJson(`/api/groups/${id}`, { method: "DELETE" });
       if (!result.ok) {
         return result.status === 500
-          ? "The group could not be deleted. It may be the audience of a survey wave."
-          : problemText(result, "Could not delete the group.");
+          ? t("The group could not be deleted. It may be the audience of a survey wave.")
+          : problemText(result, t("Could not delete the group."));
       }
       panel.hidden = true;
       panel.replaceChildren();
       await load();
-      say(message, `Deleted “${group.name}”.`);
+      say(message, t("Deleted “{name}”.", { name: group.name }));
       message.setAttribute("tabindex", "-1");
       message.focus();
       return null;
     },
   });
-  openPanel(panel, `Edit “${group.name}”`, [
-    el("h3", {}, "Name and description"), rename,
-    el("h3", {}, "Members"), membership,
-    el("h3", {}, "Membership history"), historyBox,
-    el("h3", {}, "Delete"), removal,
+  openPanel(panel, t("Edit “{name}”", { name: group.name }), [
+    el("h3", {}, t("Name and description")), rename,
+    el("h3", {}, t("Members")), membership,
+    el("h3", {}, t("Membership history")), historyBox,
+    el("h3", {}, t("Delete")), removal,
   ], () => list.querySelector(`[data-manage="${id}"]`)?.focus());
 }
 
@@ -104,29 +112,28 @@ async function edit(id) {
 function readOnly(group, members, historyBox) {
   openPanel(panel, `“${group.name}”`, [
     el("p", { class: "notice", id: "group-managed" },
-      "This group is managed by your directory (SCIM). Its name and members change in the directory, " +
-      "which provisions them here; they cannot be edited on this page."),
-    el("h3", {}, "Members"),
+      t("This group is managed by your directory (SCIM). Its name and members change in the directory, which provisions them here; they cannot be edited on this page.")),
+    el("h3", {}, t("Members")),
     members.length
       ? el("ul", { id: "group-members" }, members.map((m) => el("li", {}, `${m.display_name} (${m.email})`)))
-      : el("p", {}, "No members."),
-    el("h3", {}, "Membership history"), historyBox,
+      : el("p", {}, t("No members.")),
+    el("h3", {}, t("Membership history")), historyBox,
   ], () => list.querySelector(`[data-manage="${group.id}"]`)?.focus());
 }
 
-const SOURCES = { admin: "admin page or API", demo: "demo seed", scim: "directory (SCIM)", oidc: "sign-in (OIDC)" };
+const SOURCES = { admin: t("admin page or API"), demo: t("demo seed"), scim: t("directory (SCIM)"), oidc: t("sign-in (OIDC)") };
 
 /** The group's membership changes, newest first. Days only: the trail keeps no finer time. */
 function history(audit) {
-  if (!audit.ok) return el("p", { class: "alert", role: "alert" }, problemText(audit, "Could not load the history."));
-  if (!audit.body.length) return el("p", { id: "group-history" }, "No membership changes recorded.");
-  const who = (email, id) => email || (id ? `deleted account ${id}` : "—");
+  if (!audit.ok) return el("p", { class: "alert", role: "alert" }, problemText(audit, t("Could not load the history.")));
+  if (!audit.body.length) return el("p", { id: "group-history" }, t("No membership changes recorded."));
+  const who = (email, id) => email || (id ? t("deleted account {id}", { id }) : "—");
   return el("div", { class: "table-wrap", id: "group-history" }, el("table", {},
-    el("caption", {}, "Every change to the membership, newest first; the trail cannot be edited or deleted."),
-    el("thead", {}, el("tr", {}, ["Day", "Change", "Account", "By", "Source"].map((h) => el("th", { scope: "col" }, h)))),
+    el("caption", {}, t("Every change to the membership, newest first; the trail cannot be edited or deleted.")),
+    el("thead", {}, el("tr", {}, [t("Day"), t("Change"), t("Account"), "By", t("Source")].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, audit.body.map((c) => el("tr", { "data-change": c.change },
-      el("td", {}, c.changed_on),
-      el("td", {}, c.change),
+      el("td", {}, formatDate(c.changed_on)),
+      el("td", {}, CHANGES[c.change] || c.change),
       el("th", { scope: "row" }, who(c.account_email, c.account_id)),
       el("td", {}, c.actor_id ? who(c.actor_email, c.actor_id) : "—"),
       el("td", {}, SOURCES[c.source] || c.source))))));
@@ -135,13 +142,13 @@ function history(audit) {
 function buildCreateForm() {
   const names = nameFields("c", null);
   const form = apiForm({
-    id: "create-form", heading: "The group was not created", button: "Create the group",
+    id: "create-form", heading: t("The group was not created"), button: t("Create the group"),
     fields: names.fields,
     check: () => { const e = []; required(names.name, "name", e); return e; },
     request: () => ["/api/groups", { method: "POST", json: { name: names.name.value.trim(), description: names.description.value } }],
     done: async (body, status) => {
       form.reset();
-      say(status, `Created “${body.group.name}”. Edit it in the list above to add members.`);
+      say(status, t("Created “{name}”. Edit it in the list above to add members.", { name: body.group.name }));
       await load();
     },
   });

@@ -1,10 +1,13 @@
 // The service catalogue (admins and managers): the list with archived services, creating
 // a service, and per service its description, service levels, owners and archiving.
 // Owners are chosen among active accounts with the owner role, listed by the page itself.
-// The panel also shows the service's thread figures, and to admins its service-desk webhook.
+// The panel also shows the service's thread figures, and to admins its service-desk webhook:
+// their code (lib/service-threads.js) loads when a panel first opens (import()), so the
+// page's static module graph stays light (issue 19).
 import { el, fetchJson, problemText, show } from "../lib/base.js";
-import { apiForm, checkboxes, field, input, openPanel, required, say, ticked, wholeNumber } from "../lib/forms.js";
-import { threadMetrics, webhookSettings } from "../lib/service-threads.js";
+import { checkboxes, ticked } from "../lib/checkboxes.js";
+import { apiForm, field, input, openPanel, required, say, wholeNumber } from "../lib/forms.js";
+import { formatNumber, t } from "../lib/i18n.js";
 
 const HOURS = [1, 24 * 365];
 const DAYS = [1, 3650];
@@ -20,21 +23,21 @@ let services = [];
 async function load() {
   const result = await fetchJson("/api/services?include_archived=true");
   list.removeAttribute("aria-busy");
-  if (!result.ok) return show(list, el("p", { class: "alert", role: "alert" }, problemText(result, "Could not load the services.")));
+  if (!result.ok) return show(list, el("p", { class: "alert", role: "alert" }, problemText(result, t("Could not load the services."))));
   services = result.body;
-  if (!services.length) return show(list, el("p", {}, "No services yet."));
+  if (!services.length) return show(list, el("p", {}, t("No services yet.")));
   show(list, el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", { class: "visually-hidden" }, "Services"),
-    el("thead", {}, el("tr", {}, ["Service", "Owners", "First answer within", "Act on action items within", "Status", "Actions"]
+    el("caption", { class: "visually-hidden" }, t("Services")),
+    el("thead", {}, el("tr", {}, [t("Service"), t("Owners"), t("First answer within"), t("Act on action items within"), t("Status"), t("Actions")]
       .map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, services.map((s) => el("tr", { "data-service-id": s.id },
       el("th", { scope: "row" }, s.name),
       el("td", {}, s.owners.length ? s.owners.map((o) => o.display_name).join(", ") : "none"),
-      el("td", {}, `${s.sla_first_answer_hours} h`),
-      el("td", {}, `${s.sla_action_days} days`),
-      el("td", {}, el("span", { class: s.archived ? "status status-closed" : "status status-open" }, s.archived ? "archived" : "active")),
+      el("td", {}, t("{hours} h", { hours: formatNumber(s.sla_first_answer_hours) })),
+      el("td", {}, s.sla_action_days === 1 ? t("{count} day", { count: 1 }) : t("{count} days", { count: formatNumber(s.sla_action_days) })),
+      el("td", {}, el("span", { class: s.archived ? "status status-closed" : "status status-open" }, s.archived ? t("archived") : t("active"))),
       el("td", {}, el("button", { type: "button", class: "secondary", "data-manage": s.id, onclick: () => edit(s.id) },
-        "Edit", el("span", { class: "visually-hidden" }, ` ${s.name}`)))))))));
+        t("Edit"), el("span", { class: "visually-hidden" }, ` ${s.name}`)))))))));
 }
 
 /** The fields a service is created and edited with; `service` fills them in. */
@@ -51,16 +54,16 @@ function serviceFields(prefix, service) {
   const current = new Set((service?.owners ?? []).map((o) => o.id));
   // An owner who lost the owner role still shows, ticked, so that saving says why it fails.
   const former = (service?.owners ?? []).filter((o) => !candidates.some((c) => c.id === o.id))
-    .map((o) => ({ id: o.id, label: `${o.display_name} (no longer holds the owner role)` }));
+    .map((o) => ({ id: o.id, label: t("{name} (no longer holds the owner role)", { name: o.display_name }) }));
   const options = [...candidates, ...former].map((c) => ({ value: c.id, label: c.label, checked: current.has(c.id) }));
   f.owners = options.length
-    ? checkboxes({ id: `${prefix}-owners`, legend: "Owners", name: "owner_ids", options, filter: options.length > 8,
-      hint: "Owners answer the service's feedback and see its waves. Only accounts with the owner role are listed." })
+    ? checkboxes({ id: `${prefix}-owners`, legend: t("Owners"), name: "owner_ids", options, filter: options.length > 8,
+      hint: t("Owners answer the service's feedback and see its waves. Only accounts with the owner role are listed.") })
     : el("p", { id: `${prefix}-owners`, "data-field": "owner_ids" },
-      "No active account holds the owner role yet, so there is nobody to choose. An admin gives the role on the Accounts page.");
-  f.fields = [field(f.name, "Name"), field(f.description, "Description (optional)"),
-    field(f.hours, "First answer within (hours)", "How soon an owner answers new feedback, 1 to 8760 hours."),
-    field(f.days, "Act on action items within (days)", "How soon a proposed action item is accepted, 1 to 3650 days."), f.owners];
+      t("No active account holds the owner role yet, so there is nobody to choose. An admin gives the role on the Accounts page."));
+  f.fields = [field(f.name, t("Name")), field(f.description, t("Description (optional)")),
+    field(f.hours, t("First answer within (hours)"), t("How soon an owner answers new feedback, 1 to 8760 hours.")),
+    field(f.days, t("Act on action items within (days)"), t("How soon a proposed action item is accepted, 1 to 3650 days.")), f.owners];
   f.check = () => {
     const e = [];
     required(f.name, "name", e);
@@ -76,16 +79,17 @@ function serviceFields(prefix, service) {
   return f;
 }
 
-function edit(id) {
+async function edit(id) {
+  const { threadMetrics, webhookSettings } = await import("../lib/service-threads.js");
   const service = services.find((s) => s.id === id);
   const f = serviceFields("e", service);
   const form = apiForm({
-    id: "service-form", heading: "The service was not saved", button: "Save the service",
+    id: "service-form", heading: t("The service was not saved"), button: t("Save the service"),
     fields: f.fields, check: f.check,
     request: () => [`/api/services/${id}`, { method: "PATCH", json: f.body() }],
     done: async (body, status) => {
       await load();
-      say(status, `Saved “${body.name}”.`);
+      say(status, t("Saved “{name}”.", { name: body.name }));
       // A new SLA changes "acknowledged within SLA": show the figures again.
       document.getElementById("service-metrics")?.replaceWith(threadMetrics(body));
     },
@@ -94,41 +98,43 @@ function edit(id) {
   const drawArchive = (current) => {
     const note = el("div", { role: "status" });
     const button = el("button", { type: "button", class: "secondary" },
-      current.archived ? `Take “${current.name}” out of the archive` : `Archive “${current.name}”`);
+      current.archived ? t("Take “{name}” out of the archive", { name: current.name }) : t("Archive “{name}”", { name: current.name }));
     button.addEventListener("click", async () => {
       const result = await fetchJson(`/api/services/${id}`, { method: "PATCH", json: { archived: !current.archived } });
-      if (!result.ok) return say(note, problemText(result, "Could not change the service."), "alert");
+      if (!result.ok) return say(note, problemText(result, t("Could not change the service.")), "alert");
       await load();
       drawArchive(result.body);
       const after = archive.querySelector("button");
       say(archive.querySelector('[role="status"]'), result.body.archived
-        ? `“${result.body.name}” is archived: it takes no new feedback threads.`
-        : `“${result.body.name}” is active again.`);
+        ? t("“{name}” is archived: it takes no new feedback threads.", { name: result.body.name })
+        : t("“{name}” is active again.", { name: result.body.name }));
       after.focus();
     });
     show(archive,
       el("p", {}, current.archived
-        ? "This service is archived: it takes no new feedback threads and is left out of the lists people choose from."
-        : "Archiving keeps the service's waves and threads but takes no new feedback threads. You can undo it."),
+        ? t("This service is archived: it takes no new feedback threads and is left out of the lists people choose from.")
+        : t("Archiving keeps the service's waves and threads but takes no new feedback threads. You can undo it.")),
       button, note);
   };
   drawArchive(service);
-  openPanel(panel, `Edit “${service.name}”`, [form,
-    el("h3", {}, "Feedback threads"), threadMetrics(service),
-    webhooks ? [el("h3", {}, "Service-desk webhook"), webhookSettings(service)] : null,
-    el("h3", {}, "Archive"), archive],
+  openPanel(panel, t("Edit “{name}”", { name: service.name }), [form,
+    el("h3", {}, t("Feedback threads")), threadMetrics(service),
+    webhooks ? [el("h3", {}, t("Service-desk webhook")), webhookSettings(service)] : null,
+    el("h3", {}, t("Archive")), archive],
     () => list.querySelector(`[data-manage="${id}"]`)?.focus());
 }
 
 function buildCreateForm() {
   const f = serviceFields("c", null);
   const form = apiForm({
-    id: "create-form", heading: "The service was not created", button: "Create the service",
+    id: "create-form", heading: t("The service was not created"), button: t("Create the service"),
     fields: f.fields, check: f.check,
     request: () => ["/api/services", { method: "POST", json: f.body() }],
     done: async (body, status) => {
       form.reset();
-      say(status, `Created “${body.name}”${body.owners.length ? `, owned by ${body.owners.map((o) => o.display_name).join(", ")}` : ""}.`);
+      say(status, body.owners.length
+        ? t("Created “{name}”, owned by {owners}.", { name: body.name, owners: body.owners.map((o) => o.display_name).join(", ") })
+        : t("Created “{name}”.", { name: body.name }));
       await load();
     },
   });

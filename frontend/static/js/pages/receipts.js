@@ -1,6 +1,7 @@
 // Receipts kept in this browser, checked against what the server stored (anonymously).
 import { el, fetchJson, show } from "../lib/base.js";
 import * as store from "../lib/store.js";
+import { formatDate, t } from "../lib/i18n.js";
 
 const list = document.getElementById("receipts");
 const form = document.getElementById("check-form");
@@ -20,18 +21,18 @@ function same(a, b) {
 
 async function check(campaignId, receipt, kept) {
   const result = await fetchJson(`/anon/campaigns/${encodeURIComponent(campaignId)}/receipts/${encodeURIComponent(receipt)}`, { credentials: "omit" });
-  if (result.networkError) return el("p", { class: "alert", role: "alert" }, "Could not reach the server. Try again later.");
-  if (result.status === 404) return el("p", { class: "alert", role: "alert" }, "The server has no answer under this receipt.");
-  if (!result.ok) return el("p", { class: "alert", role: "alert" }, (result.body && result.body.detail) || `The check failed (HTTP ${result.status}).`);
+  if (result.networkError) return el("p", { class: "alert", role: "alert" }, t("Could not reach the server. Try again later."));
+  if (result.status === 404) return el("p", { class: "alert", role: "alert" }, t("The server has no answer under this receipt."));
+  if (!result.ok) return el("p", { class: "alert", role: "alert" }, (result.body && result.body.detail) || t("The check failed (HTTP {status}).", { status: result.status }));
   const stored = result.body;
   if (!kept) {
     return el("div", { class: "success", role: "status" },
-      el("p", {}, "The server stored this answer under this receipt, in this wave (it keeps no date)."),
+      el("p", {}, t("The server stored this answer under this receipt, in this wave (it keeps no date).")),
       el("pre", { class: "mono" }, JSON.stringify(stored.answers, null, 2)));
   }
   return same(stored.answers, kept.answers)
-    ? el("p", { class: "success", role: "status" }, "Matches: the server stored exactly what you sent.")
-    : el("p", { class: "alert", role: "alert" }, "Does NOT match: the server's copy differs from what this browser sent. Tell the survey's manager.");
+    ? el("p", { class: "success", role: "status" }, t("Matches: the server stored exactly what you sent."))
+    : el("p", { class: "alert", role: "alert" }, t("Does NOT match: the server's copy differs from what this browser sent. Tell the survey's manager."));
 }
 
 let receipts = [];
@@ -41,7 +42,7 @@ try {
   receipts = [];
 }
 if (receipts.length === 0) {
-  show(list, el("p", {}, "This browser keeps no receipts yet."));
+  show(list, el("p", {}, t("This browser keeps no receipts yet.")));
 } else {
   // The day is this browser's own note (receipts kept before the server stopped naming
   // one carry the server's date under submittedOn); the server keeps none.
@@ -50,11 +51,11 @@ if (receipts.length === 0) {
   show(list, el("ul", { class: "cards" }, receipts.map((kept) => {
     const outcome = el("div", { "aria-live": "polite" });
     return el("li", { class: "card receipt-card", "data-receipt": kept.receipt },
-      el("h2", {}, kept.title || "Survey answer"),
-      sentOn(kept) ? el("p", {}, "Sent from this browser on ", sentOn(kept)) : null,
-      el("p", {}, "Receipt: ", el("code", { class: "receipt" }, kept.receipt)),
-      el("p", { class: "muted" }, "Wave id: ", el("code", {}, kept.campaignId)),
-      el("button", { type: "button", class: "secondary", onclick: async () => show(outcome, await check(kept.campaignId, kept.receipt, kept)) }, "Check against the server"),
+      el("h2", {}, kept.title || t("Survey answer")),
+      sentOn(kept) ? el("p", {}, t("Sent from this browser on "), formatDate(sentOn(kept))) : null,
+      el("p", {}, t("Receipt: "), el("code", { class: "receipt" }, kept.receipt)),
+      el("p", { class: "muted" }, t("Wave id: "), el("code", {}, kept.campaignId)),
+      el("button", { type: "button", class: "secondary", onclick: async () => show(outcome, await check(kept.campaignId, kept.receipt, kept)) }, t("Check against the server")),
       outcome);
   })));
 }
@@ -64,7 +65,7 @@ form.addEventListener("submit", async (event) => {
   const wave = form.elements.wave.value.trim();
   const receipt = form.elements.receipt.value.trim();
   if (!wave || !receipt) {
-    show(manual, el("p", { class: "alert", role: "alert" }, "Enter both the wave id and the receipt."));
+    show(manual, el("p", { class: "alert", role: "alert" }, t("Enter both the wave id and the receipt.")));
     return;
   }
   const kept = receipts.find((r) => r.receipt === receipt && r.campaignId === wave);

@@ -1,10 +1,11 @@
 // Follow a thread with its secret alone: read, reply, resolve or reopen, consent to the
 // public board. Every request omits cookies; the secret travels in a header only.
+// A thread's rendering loads when one is opened, the check for identifying details when a
+// reply is sent (import()): the page's static module graph stays light (issue 19).
 import { el, fetchJson, problemText, show } from "../lib/base.js";
-import { findIdentifying } from "../lib/threads-identify.js";
-import { messageList, statusLine } from "../lib/threads-render.js";
 import { authorization, normaliseSecret } from "../lib/threads-secret.js";
 import { keptThreads } from "../lib/store.js";
+import { formatDate, t } from "../lib/i18n.js";
 
 const kept = document.getElementById("kept");
 const container = document.getElementById("thread");
@@ -18,70 +19,72 @@ function call(method, path, secret, json) {
 
 async function listKept() {
   const threads = (await keptThreads.all()).sort((a, b) => (b.openedOn || "").localeCompare(a.openedOn || ""));
-  if (!threads.length) return show(kept, el("p", { class: "muted" }, "No thread is kept in this browser."));
-  show(kept, el("ul", { class: "cards" }, threads.map((t) => el("li", { class: "card" },
-    el("h3", {}, t.title || "Thread"),
-    el("p", { class: "muted" }, `${t.service || ""} · opened ${t.openedOn || "?"}`),
+  if (!threads.length) return show(kept, el("p", { class: "muted" }, t("No thread is kept in this browser.")));
+  show(kept, el("ul", { class: "cards" }, threads.map((thread) => el("li", { class: "card" },
+    el("h3", {}, thread.title || t("Thread")),
+    el("p", { class: "muted" }, `${thread.service || ""} · ${t("opened {day}", { day: thread.openedOn ? formatDate(thread.openedOn) : "?" })}`),
     el("div", { class: "actions" },
-      el("button", { type: "button", onclick: () => openThread(t.secret) }, `Open “${t.title || "thread"}”`),
-      el("button", { type: "button", class: "secondary", onclick: async () => { await keptThreads.remove(t.threadId); listKept(); } },
-        "Forget in this browser"))))));
+      el("button", { type: "button", onclick: () => openThread(thread.secret) }, t("Open “{title}”", { title: thread.title || t("thread") })),
+      el("button", { type: "button", class: "secondary", onclick: async () => { await keptThreads.remove(thread.threadId); listKept(); } },
+        t("Forget in this browser")))))));
 }
 
 async function openThread(secret, { keep = false } = {}) {
-  show(container, el("p", { class: "muted", role: "status" }, "Opening…"));
+  show(container, el("p", { class: "muted", role: "status" }, t("Opening…")));
   const got = await call("GET", "", secret);
   if (!got.ok) {
-    const text = got.status === 401 ? "No thread opens with this secret. Check the twelve words." : problemText(got);
+    const text = got.status === 401 ? t("No thread opens with this secret. Check the twelve words.") : problemText(got);
     return show(container, el("p", { class: "alert", role: "alert" }, text));
   }
   if (keep || (await keptThreads.get(got.body.thread_id))) {
     await keptThreads.put({ threadId: got.body.thread_id, secret, title: got.body.title, service: got.body.service.name, openedOn: got.body.opened_on });
     listKept();
   }
-  render(got.body, secret);
+  await render(got.body, secret);
 }
 
-function render(thread, secret) {
+async function render(thread, secret) {
+  const { messageList, statusLine } = await import("../lib/threads-render.js");
   const replyBody = el("textarea", { id: "reply-body", rows: 5, maxlength: 10000, required: true });
   const status = el("div", { "aria-live": "polite" });
   let confirmed = null;
   const replyForm = el("form", { class: "stack", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     const text = replyBody.value.trim();
-    if (!text) return show(status, el("p", { class: "alert", role: "alert" }, "Write your reply first."));
+    if (!text) return show(status, el("p", { class: "alert", role: "alert" }, t("Write your reply first.")));
+    const { FINDING_KIND, findIdentifying } = await import("../lib/threads-identify.js");
     const findings = findIdentifying(text);
     if (findings.length && confirmed !== text) {
       confirmed = text;
       return show(status, el("div", { class: "alert", role: "alert" },
-        el("p", {}, "This may identify you — nothing has been sent:"),
-        el("ul", {}, findings.map((f) => el("li", {}, `${f.kind}: “${f.match}”`))),
-        el("p", {}, "Edit your reply, or press Send reply again to send it as it is.")));
+        el("p", {}, t("This may identify you — nothing has been sent:")),
+        el("ul", {}, findings.map((f) => el("li", {}, `${FINDING_KIND[f.kind] || f.kind}: “${f.match}”`))),
+        el("p", {}, t("Edit your reply, or press Send reply again to send it as it is."))));
     }
     const sent = await call("POST", "/messages", secret, { body: text });
     if (!sent.ok) return show(status, el("p", { class: "alert", role: "alert" }, problemText(sent)));
-    render(sent.body, secret);
+    await render(sent.body, secret);
   } },
-    el("div", { class: "field" }, el("label", { for: "reply-body" }, "Your reply"), replyBody),
-    el("div", { class: "actions" }, el("button", { type: "submit" }, "Send reply")));
+    el("div", { class: "field" }, el("label", { for: "reply-body" }, t("Your reply")), replyBody),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, t("Send reply"))));
   const toggle = async (path, json) => {
     const done = await call("PUT", path, secret, json);
     if (!done.ok) return show(status, el("p", { class: "alert", role: "alert" }, problemText(done)));
-    render(done.body, secret);
+    await render(done.body, secret);
   };
   const consent = el("input", { type: "checkbox", id: "consent", checked: thread.author_consent,
                                 onchange: () => toggle("/consent", { consent: consent.checked }) });
   show(container,
     el("h2", { id: "thread-title" }, thread.title),
-    el("p", { class: "muted", id: "thread-status" }, `${thread.service.name} · ${statusLine(thread)} · opened ${thread.opened_on}`),
+    el("p", { class: "muted", id: "thread-status" }, `${thread.service.name} · ${statusLine(thread)} · ${t("opened {day}", { day: formatDate(thread.opened_on) })}`),
     messageList(thread.messages),
     replyForm, status,
     el("div", { class: "actions" },
       el("button", { type: "button", class: "secondary", onclick: () => toggle("/resolution", { resolved: !thread.resolved }) },
-        thread.resolved ? "Reopen this thread" : "Mark as resolved")),
+        thread.resolved ? t("Reopen this thread") : t("Mark as resolved"))),
     el("div", { class: "field" }, el("label", { for: "consent" }, consent,
-      " I agree that this thread may appear on the public board (a moderator must approve it too)"),
-      thread.publish_requested && !thread.author_consent ? el("p", { class: "hint" }, "The service's team asked to publish this thread.") : null));
+      " ", t("I agree that this thread may appear on the public board (a moderator must approve it too)")),
+      thread.publish_requested && !thread.author_consent ? el("p", { class: "hint" }, t("The service's team asked to publish this thread.")) : null));
 }
 
 secretForm.addEventListener("submit", async (event) => {
@@ -89,7 +92,7 @@ secretForm.addEventListener("submit", async (event) => {
   const secret = await normaliseSecret(secretInput.value);
   if (!secret) {
     secretInput.setAttribute("aria-invalid", "true");
-    return show(container, el("p", { class: "alert", role: "alert" }, "A thread secret is twelve words from the word list."));
+    return show(container, el("p", { class: "alert", role: "alert" }, t("A thread secret is twelve words from the word list.")));
   }
   secretInput.removeAttribute("aria-invalid");
   openThread(secret, { keep: document.getElementById("secret-keep").checked });

@@ -1,6 +1,7 @@
 // The owners' (and moderators') inbox: threads of their services, search, and per-service metrics.
 import { el, fetchJson, problemText, show } from "../lib/base.js";
 import { deliveryLog, threadLink } from "../lib/threads-render.js";
+import { formatNumber, t } from "../lib/i18n.js";
 
 const inbox = document.getElementById("inbox");
 const metrics = document.getElementById("metrics");
@@ -8,8 +9,8 @@ const metrics = document.getElementById("metrics");
 async function load(q) {
   const got = await fetchJson(`/api/threads?q=${encodeURIComponent(q)}`);
   if (!got.ok) return show(inbox, el("p", { class: "alert", role: "alert" }, problemText(got)));
-  if (!got.body.length) return show(inbox, el("p", { class: "muted" }, q ? "No thread matches your search." : "No threads yet."));
-  show(inbox, el("ul", { class: "cards" }, got.body.map((t) => threadLink(`/threads/staff/${t.id}`, t))));
+  if (!got.body.length) return show(inbox, el("p", { class: "muted" }, q ? t("No thread matches your search.") : t("No threads yet.")));
+  show(inbox, el("ul", { class: "cards" }, got.body.map((thread) => threadLink(`/threads/staff/${thread.id}`, thread))));
 }
 
 async function ownedServices() {
@@ -35,14 +36,14 @@ async function webhookSection(service) {
       json: { url: url.value.trim(), secret: secret.value, active: active.checked } });
     secret.value = "";
     show(status, el("p", { class: saved.ok ? "success" : "alert", role: saved.ok ? "status" : "alert" },
-      saved.ok ? "Saved. The secret is stored encrypted and is not shown again." : problemText(saved)));
+      saved.ok ? t("Saved. The secret is stored encrypted and is not shown again.") : problemText(saved)));
     if (saved.ok) log.show(saved.body.deliveries);
   } },
-    el("div", { class: "field" }, el("label", { for: url.id }, `Webhook address for ${service.name}`), url),
-    el("div", { class: "field" }, el("label", { for: secret.id }, `Shared signing secret for ${service.name} (16 characters or more)`), secret),
+    el("div", { class: "field" }, el("label", { for: url.id }, t("Webhook address for {service}", { service: service.name })), url),
+    el("div", { class: "field" }, el("label", { for: secret.id }, t("Shared signing secret for {service} (16 characters or more)", { service: service.name })), secret),
     el("div", { class: "field" }, el("label", { for: active.id }, active, " Active")),
-    el("div", { class: "actions" }, el("button", { type: "submit" }, `Save webhook for ${service.name}`),
-      el("button", { type: "button", class: "secondary", onclick: log.refresh }, `Refresh the delivery log of ${service.name}`)));
+    el("div", { class: "actions" }, el("button", { type: "submit" }, t("Save webhook for {service}", { service: service.name })),
+      el("button", { type: "button", class: "secondary", onclick: log.refresh }, t("Refresh the delivery log of {service}", { service: service.name }))));
   return el("section", { class: "card" }, el("h3", {}, service.name), form, status, log.node);
 }
 
@@ -60,16 +61,16 @@ async function loadMetrics() {
   for (const s of owned) {
     const m = await fetchJson(`/api/services/${s.id}/thread-metrics`);
     if (!m.ok) continue;
-    const pct = (n) => (m.body.opened ? `${Math.round((100 * n) / m.body.opened)} %` : "—");
-    rows.push(el("tr", {}, el("th", { scope: "row" }, s.name), el("td", { class: "num" }, m.body.opened),
-      el("td", { class: "num" }, pct(m.body.acknowledged_within_sla)), el("td", { class: "num" }, `${s.sla_first_answer_hours} h`),
-      el("td", { class: "num" }, m.body.median_hours_to_first_answer === null ? "—" : `${m.body.median_hours_to_first_answer} h`),
+    const pct = (n) => (m.body.opened ? `${formatNumber(Math.round((100 * n) / m.body.opened))} %` : "—");
+    rows.push(el("tr", {}, el("th", { scope: "row" }, s.name), el("td", { class: "num" }, formatNumber(m.body.opened)),
+      el("td", { class: "num" }, pct(m.body.acknowledged_within_sla)), el("td", { class: "num" }, t("{hours} h", { hours: formatNumber(s.sla_first_answer_hours) })),
+      el("td", { class: "num" }, m.body.median_hours_to_first_answer === null ? "—" : t("{hours} h", { hours: formatNumber(m.body.median_hours_to_first_answer) })),
       el("td", { class: "num" }, pct(m.body.resolved))));
   }
-  if (!rows.length) return show(metrics, el("p", { class: "muted" }, "No service names you as an owner."));
+  if (!rows.length) return show(metrics, el("p", { class: "muted" }, t("No service names you as an owner.")));
   show(metrics, el("div", { class: "table-wrap" }, el("table", {},
-    el("caption", {}, "Threads per service (times count from the start of the day a thread was opened: anonymous threads carry a date only)"),
-    el("thead", {}, el("tr", {}, ["Service", "Threads opened", "Acknowledged within SLA", "SLA", "Median time to first answer", "Resolved"].map((h) => el("th", { scope: "col" }, h)))),
+    el("caption", {}, t("Threads per service (times count from the start of the day a thread was opened: anonymous threads carry a date only)")),
+    el("thead", {}, el("tr", {}, [t("Service"), t("Threads opened"), t("Acknowledged within SLA"), "SLA", t("Median time to first answer"), t("Resolved")].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows))));
 }
 

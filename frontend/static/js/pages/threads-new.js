@@ -1,12 +1,11 @@
 // Open a thread: warn about identifying details (locally), spend one thread token
 // without cookies, and show the thread's secret once.
+// The token client (blind RSA, the key log) comes with import(), as on every member page
+// (member.js), and the token store, the word list and the token's header only on sending:
+// the page's static module graph stays light (issue 19).
 import { el, fetchJson, problemText, show } from "../lib/base.js";
-import { formatAuthorization } from "../lib/privacypass.js";
-import { findIdentifying } from "../lib/threads-identify.js";
-import { newSecret } from "../lib/threads-secret.js";
-import { keptThreads, threadTokens } from "../lib/store.js";
-import { ensureThreadTokens } from "../lib/tokens.js";
-import { logAlarm } from "../lib/transparency.js";
+import { FINDING_KIND, findIdentifying } from "../lib/threads-identify.js";
+import { formatNumber, t } from "../lib/i18n.js";
 
 const form = document.getElementById("thread-form");
 const service = document.getElementById("thread-service");
@@ -22,22 +21,27 @@ async function loadServices() {
   const list = await fetchJson("/api/services");
   if (!list.ok) return show(result, el("p", { class: "alert", role: "alert" }, problemText(list)));
   const services = (list.body || []).filter((s) => !s.archived);
-  service.replaceChildren(el("option", { value: "" }, "Choose a service…"),
+  service.replaceChildren(el("option", { value: "" }, t("Choose a service…")),
     ...services.map((s) => el("option", { value: s.id }, s.name)));
 }
 
 async function loadAllowance() {
+  const { ensureThreadTokens } = await import("../lib/tokens.js");
   const got = await ensureThreadTokens();
   if (got.logFailure) {
+    const { logAlarm } = await import("../lib/transparency.js"); // already loaded by the token client
     allowance.textContent = "";
     allowance.after(logAlarm(got.logFailure));
     return;
   }
   if (got.error) {
-    allowance.textContent = "Could not fetch this month's thread tokens.";
+    allowance.textContent = t("Could not fetch this month's thread tokens.");
     return;
   }
-  allowance.textContent = `This browser holds ${got.held} unused thread token${got.held === 1 ? "" : "s"} this month (you get ${got.allowance.per_month} a month).`;
+  const values = { count: formatNumber(got.held), month: formatNumber(got.allowance.per_month) };
+  allowance.textContent = got.held === 1
+    ? t("This browser holds {count} unused thread token this month (you get {month} a month).", values)
+    : t("This browser holds {count} unused thread tokens this month (you get {month} a month).", values);
 }
 
 function fieldError(input, message) {
@@ -47,13 +51,13 @@ function fieldError(input, message) {
 }
 
 function warn(findings) {
-  const sendAnyway = el("button", { type: "button", onclick: () => { confirmedText = currentText(); form.requestSubmit(); } }, "Send anyway");
-  const edit = el("button", { type: "button", class: "secondary", onclick: () => document.getElementById("thread-body").focus() }, "Edit my message");
+  const sendAnyway = el("button", { type: "button", onclick: () => { confirmedText = currentText(); form.requestSubmit(); } }, t("Send anyway"));
+  const edit = el("button", { type: "button", class: "secondary", onclick: () => document.getElementById("thread-body").focus() }, t("Edit my message"));
   show(warning, el("div", { class: "alert", role: "alert", id: "identify-alert", tabindex: "-1" },
-    el("h2", {}, "This may identify you"),
-    el("p", {}, "Your message contains details that could point to you. Anonymity protects who sent it, not what it says:"),
-    el("ul", {}, findings.map((f) => el("li", {}, `${f.kind}: “${f.match}”`))),
-    el("p", {}, "Nothing has been sent. Edit the message, or send it as it is."),
+    el("h2", {}, t("This may identify you")),
+    el("p", {}, t("Your message contains details that could point to you. Anonymity protects who sent it, not what it says:")),
+    el("ul", {}, findings.map((f) => el("li", {}, `${FINDING_KIND[f.kind] || f.kind}: “${f.match}”`))),
+    el("p", {}, t("Nothing has been sent. Edit the message, or send it as it is.")),
     el("div", { class: "actions" }, edit, sendAnyway)));
   document.getElementById("identify-alert").focus();
 }
@@ -62,7 +66,7 @@ function currentText() {
   return `${titleInput.value}\n${bodyInput.value}`;
 }
 
-async function usableToken() {
+async function usableToken(threadTokens) {
   const tokens = await threadTokens.all();
   const periods = [...new Set(tokens.map((t) => t.period))].sort().slice(-2);
   return threadTokens.take([...new Set(tokens.filter((t) => periods.includes(t.period)).map((t) => t.keyId))]);
@@ -71,9 +75,9 @@ async function usableToken() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  if (!service.value) return fieldError(service, "Choose the service your feedback is about.");
-  if (!titleInput.value.trim()) return fieldError(titleInput, "Give your thread a title.");
-  if (!bodyInput.value.trim()) return fieldError(bodyInput, "Write your message.");
+  if (!service.value) return fieldError(service, t("Choose the service your feedback is about."));
+  if (!titleInput.value.trim()) return fieldError(titleInput, t("Give your thread a title."));
+  if (!bodyInput.value.trim()) return fieldError(bodyInput, t("Write your message."));
   const findings = findIdentifying(currentText());
   if (findings.length && confirmedText !== currentText()) return warn(findings);
   show(warning);
@@ -87,13 +91,15 @@ form.addEventListener("submit", async (event) => {
 });
 
 async function send() {
-  const token = await usableToken();
+  const [{ keptThreads, threadTokens }, { newSecret }, { formatAuthorization }] = await Promise.all([
+    import("../lib/store.js"), import("../lib/threads-secret.js"), import("../lib/privacypass.js")]);
+  const token = await usableToken(threadTokens);
   if (!token) {
     return show(result, el("p", { class: "alert", role: "alert" },
-      "This browser has no thread token left this month. Tokens are fetched when you sign in; if you used them all, wait for next month."));
+      t("This browser has no thread token left this month. Tokens are fetched when you sign in; if you used them all, wait for next month.")));
   }
   const secret = await newSecret();
-  show(result, el("p", { class: "muted", role: "status" }, "Sending anonymously…"));
+  show(result, el("p", { class: "muted", role: "status" }, t("Sending anonymously…")));
   // A short random wait, so the moment of sending is not the moment of a page action.
   await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
   const body = { service_id: service.value, category: category.value, title: titleInput.value.trim(),
@@ -104,16 +110,16 @@ async function send() {
     const spent = sent.status === 409 && sent.body && sent.body.type === "/problems/token-spent";
     if (!spent && sent.status !== 401) await threadTokens.add({ keyId: token.keyId, period: token.period, token: token.token });
     return show(result, el("p", { class: "alert", role: "alert" },
-      spent || sent.status === 401 ? "That token could not be used; press Send again to use another." : problemText(sent)));
+      spent || sent.status === 401 ? t("That token could not be used; press Send again to use another.") : problemText(sent)));
   }
   const serviceName = service.selectedOptions[0].textContent;
   await keptThreads.put({ threadId: sent.body.thread_id, secret, title: body.title, service: serviceName, openedOn: sent.body.opened_on });
   form.hidden = true;
   show(result, el("div", { class: "success", role: "status", tabindex: "-1", id: "thread-opened" },
-    el("h2", {}, "Your thread is open"),
-    el("p", {}, "Write down this secret. It is the only way to read answers and reply, from this or any other device. Nobody — not even the server — can show it to you again:"),
+    el("h2", {}, t("Your thread is open")),
+    el("p", {}, t("Write down this secret. It is the only way to read answers and reply, from this or any other device. Nobody — not even the server — can show it to you again:")),
     el("p", { class: "mono", id: "thread-secret" }, secret),
-    el("p", {}, "This browser keeps it too, until you remove it. ", el("a", { href: "/threads/follow" }, "Follow your threads"), ".")));
+    el("p", {}, t("This browser keeps it too, until you remove it. "), el("a", { href: "/threads/follow" }, t("Follow your threads")), ".")));
   document.getElementById("thread-opened").focus();
 }
 

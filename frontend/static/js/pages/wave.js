@@ -1,7 +1,9 @@
 // One wave: its settings, progress (rounded down to multiples of k) and, once it has closed, its report.
 // An open wave has no results: two reads a response apart would give that response away.
-import { el, fetchJson, groupHex, problemText, show } from "../lib/base.js";
-import { driversSection, summarySection, themesSection, trendSection } from "../lib/decision-view.js";
+// The report's views load only for a report to show, the experience view only for a report
+// with experience measures (import()): the page's static module graph stays light (issue 19).
+import { el, fetchJson, groupHex, problemText, show, waveStatus } from "../lib/base.js";
+import { formatDate, formatNumber, t } from "../lib/i18n.js";
 
 const root = document.getElementById("wave");
 const id = root.dataset.campaignId;
@@ -9,31 +11,31 @@ const id = root.dataset.campaignId;
 /** A progress count as the API gives it: rounded down to a whole multiple of k, null below k. */
 function count(value, k) {
   return value === null || value === undefined
-    ? el("span", { class: "suppressed" }, `fewer than ${k}`)
-    : `at least ${value}`;
+    ? el("span", { class: "suppressed" }, t("fewer than {k}", { k: formatNumber(k) }))
+    : t("at least {count}", { count: formatNumber(value) });
 }
 
 const SUPPRESSED = (v) => v !== null && typeof v === "object" && v.suppressed === true;
 
 /** A report value: numbers to two places, the suppressed marker as "suppressed". */
 function cell(value) {
-  if (SUPPRESSED(value)) return el("td", { class: "suppressed" }, "suppressed");
+  if (SUPPRESSED(value)) return el("td", { class: "suppressed" }, t("suppressed"));
   if (value === null || value === undefined) return el("td", {}, "—");
-  if (typeof value === "number") return el("td", { class: "num" }, Number.isInteger(value) ? String(value) : value.toFixed(2));
+  if (typeof value === "number") return el("td", { class: "num" }, Number.isInteger(value) ? formatNumber(value) : formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
   if (typeof value === "object") return el("td", {}, JSON.stringify(value));
   return el("td", {}, String(value));
 }
 
 const COLUMNS = [
-  ["title", "Dimension"], ["wording", "Statement"], ["key", "Key"], ["dimension", "Dimension"], ["n", "n"],
-  ["mean_expectation", "Mean E"], ["mean_minimum", "Mean min"], ["mean_desired", "Mean desired"],
-  ["mean_perception", "Mean P"], ["mean_gap", "Gap"], ["ci_low", "CI low"], ["ci_high", "CI high"],
-  ["p_adjusted", "p (adjusted)"], ["d_z", "d_z"], ["importance_weight", "Weight"],
+  ["title", t("Dimension")], ["wording", t("Statement")], ["key", t("Key")], ["dimension", t("Dimension")], ["n", "n"],
+  ["mean_expectation", t("Mean E")], ["mean_minimum", t("Mean min")], ["mean_desired", t("Mean desired")],
+  ["mean_perception", t("Mean P")], ["mean_gap", t("Gap")], ["ci_low", t("CI low")], ["ci_high", t("CI high")],
+  ["p_adjusted", t("p (adjusted)")], ["d_z", "d_z"], ["importance_weight", t("Weight")],
 ];
 
 /** One table of report rows, with the columns this report has. */
 function rowsTable(caption, rows, columns = COLUMNS) {
-  if (SUPPRESSED(rows)) return el("p", { class: "suppressed" }, `${caption}: suppressed (${rows.reason}).`);
+  if (SUPPRESSED(rows)) return el("p", { class: "suppressed" }, t("{caption}: suppressed ({reason}).", { caption, reason: rows.reason }));
   if (!Array.isArray(rows) || rows.length === 0) return null;
   const present = columns.filter(([key]) => rows.some((row) => key in row));
   return el("div", { class: "table-wrap" }, el("table", {},
@@ -66,44 +68,46 @@ async function chart(name) {
 
 async function reportParts(report) {
   const out = [];
-  if (typeof report.n === "number") out.push(el("p", { id: "report-n" }, `Responses analysed: ${report.n}.`));
-  else if (SUPPRESSED(report.n)) out.push(el("p", { id: "report-n", class: "suppressed" }, `Responses analysed: suppressed (${report.n.reason}).`));
+  if (typeof report.n === "number") out.push(el("p", { id: "report-n" }, t("Responses analysed: {n}.", { n: formatNumber(report.n) })));
+  else if (SUPPRESSED(report.n)) out.push(el("p", { id: "report-n", class: "suppressed" }, t("Responses analysed: suppressed ({reason}).", { reason: report.n.reason })));
   if (report.suppressed === true) {
-    out.push(el("p", { class: "suppressed", id: "report-suppressed" }, `The report is suppressed until enough people have answered: ${report.reason || (report.n && report.n.reason) || "too few responses"}.`));
+    out.push(el("p", { class: "suppressed", id: "report-suppressed" }, t("The report is suppressed until enough people have answered: {reason}.", { reason: report.reason || (report.n && report.n.reason) || t("too few responses") })));
     return out;
   }
   // Summary first; everything else below, collapsed.
-  const trend = await fetchJson(`/api/campaigns/${id}/trend`);
+  const [trend, { driversSection, summarySection, themesSection, trendSection }, { experienceSection }] = await Promise.all([
+    fetchJson(`/api/campaigns/${id}/trend`), import("../lib/decision-view.js"),
+    report.experience ? import("../lib/experience-view.js") : { experienceSection: () => [] }]);
   out.push(...summarySection(report.summary), ...trendSection(trend.ok ? trend.body : null),
-    ...driversSection(report.drivers), ...themesSection(report.themes));
+    ...driversSection(report.drivers), ...experienceSection(report.experience), ...themesSection(report.themes));
   const full = [];
   if (report.gap_definition) full.push(el("p", { class: "muted" }, report.gap_definition));
   const charts = (await Promise.all(["dimension-gaps", "item-gaps", "importance-performance"].map(chart))).filter(Boolean);
-  if (charts.length) full.push(el("h3", {}, "Charts"), charts);
-  full.push(rowsTable("Dimensions", report.dimensions), rowsTable("Items", report.items));
+  if (charts.length) full.push(el("h3", {}, t("Charts")), charts);
+  full.push(rowsTable(t("Dimensions"), report.dimensions), rowsTable(t("Items"), report.items));
   const wording = Object.fromEntries((report.items || []).map((r) => [r.key, r.wording || r.key]));
   if (Array.isArray(report.candidates)) {
-    full.push(el("h3", {}, "All ranked action candidates"));
+    full.push(el("h3", {}, t("All ranked action candidates")));
     full.push(report.candidates.length
-      ? el("ol", { id: "all-candidates" }, report.candidates.map((c) => el("li", {}, el("strong", {}, wording[c.target] || c.target), ` (${c.target}, priority ${Number(c.priority).toFixed(2)}): `, c.reason)))
-      : el("p", {}, "No gap stays significant after adjustment, so there is no candidate."));
-    if (report.priority_formula) full.push(el("p", { class: "muted" }, `Priority: ${report.priority_formula}`));
+      ? el("ol", { id: "all-candidates" }, report.candidates.map((c) => el("li", {}, el("strong", {}, wording[c.target] || c.target), t(" ({target}, priority {priority}): ", { target: c.target, priority: formatNumber(Number(c.priority), { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }), c.reason)))
+      : el("p", {}, t("No gap stays significant after adjustment, so there is no candidate.")));
+    if (report.priority_formula) full.push(el("p", { class: "muted" }, t("Priority: {formula}", { formula: report.priority_formula })));
   }
   const comments = report.comments;
-  full.push(el("h3", {}, "Comments"));
-  if (SUPPRESSED(comments)) full.push(el("p", { class: "suppressed" }, `Comments are suppressed (${comments.reason}).`));
+  full.push(el("h3", {}, t("Comments")));
+  if (SUPPRESSED(comments)) full.push(el("p", { class: "suppressed" }, t("Comments are suppressed ({reason}).", { reason: comments.reason })));
   else if (comments && comments.by_prompt) {
-    const lists = Object.entries(comments.by_prompt).map(([prompt, texts]) => [el("h4", {}, prompt), el("ul", {}, texts.map((t) => el("li", {}, t)))]);
-    full.push(lists.length ? lists : el("p", {}, "No comments."));
+    const lists = Object.entries(comments.by_prompt).map(([prompt, texts]) => [el("h4", {}, prompt), el("ul", {}, texts.map((text) => el("li", {}, text)))]);
+    full.push(lists.length ? lists : el("p", {}, t("No comments.")));
   }
-  if (Array.isArray(report.notes) && report.notes.length) full.push(el("h3", {}, "Notes"), el("ul", {}, report.notes.map((n) => el("li", {}, String(n)))));
-  out.push(el("details", { id: "full-analysis" }, el("summary", {}, "Full analysis: tables, charts, all candidates, comments"), full));
+  if (Array.isArray(report.notes) && report.notes.length) full.push(el("h3", {}, t("Notes")), el("ul", {}, report.notes.map((n) => el("li", {}, String(n)))));
+  out.push(el("details", { id: "full-analysis" }, el("summary", {}, t("Full analysis: tables, charts, all candidates, comments")), full));
   return out;
 }
 
 const waveResult = await fetchJson(`/api/campaigns/${id}`);
 if (!waveResult.ok) {
-  show(root, el("h1", {}, "Wave report"), el("p", { class: "alert", role: "alert" }, problemText(waveResult, "Could not load the wave.")));
+  show(root, el("h1", {}, t("Wave report")), el("p", { class: "alert", role: "alert" }, problemText(waveResult, t("Could not load the wave."))));
 } else {
   const wave = waveResult.body;
   const closed = wave.status === "closed";
@@ -113,40 +117,40 @@ if (!waveResult.ok) {
   ]);
   const head = [
     el("h1", { id: "wave-title" }, wave.title),
-    el("p", { class: "muted" }, `${wave.service.name} · ${wave.instrument_id} · ${wave.status} · ${wave.opens_on} – ${wave.closes_on}`),
+    el("p", { class: "muted" }, `${wave.service.name} · ${wave.instrument_id} · ${waveStatus(wave.status)} · ${formatDate(wave.opens_on)} – ${formatDate(wave.closes_on)}`),
   ];
   const details = [
-    el("h2", {}, "Thresholds and key"),
+    el("h2", {}, t("Thresholds and key")),
     el("ul", {},
-      el("li", {}, `Scores shown from ${wave.k_scores} answers; comments from ${wave.k_comments}.`),
-      el("li", {}, "Token key id: ", wave.token_key_id ? el("code", {}, groupHex(wave.token_key_id)) : "none yet (the key is made when the wave opens)")),
-    el("h2", {}, "Progress"),
+      el("li", {}, t("Scores shown from {k_scores} answers; comments from {k_comments}.", { k_scores: formatNumber(wave.k_scores), k_comments: formatNumber(wave.k_comments) })),
+      el("li", {}, t("Token key id: "), wave.token_key_id ? el("code", {}, groupHex(wave.token_key_id)) : t("none yet (the key is made when the wave opens)"))),
+    el("h2", {}, t("Progress")),
   ];
   if (progress.ok) {
     details.push(el("dl", {},
-      el("dt", {}, "Tokens issued"), el("dd", { id: "tokens-issued" }, count(progress.body.tokens_issued, progress.body.k)),
-      el("dt", {}, "Answers"), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))),
+      el("dt", {}, t("Tokens issued")), el("dd", { id: "tokens-issued" }, count(progress.body.tokens_issued, progress.body.k)),
+      el("dt", {}, t("Answers")), el("dd", { id: "responses" }, count(progress.body.responses, progress.body.k))),
       el("p", { class: "hint", id: "progress-rounding" }, progress.body.rounding));
   } else {
-    details.push(el("p", {}, problemText(progress, "Progress is not available.")));
+    details.push(el("p", {}, problemText(progress, t("Progress is not available."))));
   }
-  const results = [el("h2", {}, "Report")];
+  const results = [el("h2", {}, t("Report"))];
   if (!closed) {
-    results.push(el("p", { id: "report-not-yet" }, `Results appear when the wave closes on ${wave.closes_on}. `,
-      "Until then nothing is shown, so that no one can compare two readings and learn one person’s answers."));
+    results.push(el("p", { id: "report-not-yet" }, t("Results appear when the wave closes on {day}. ", { day: formatDate(wave.closes_on) }),
+      t("Until then nothing is shown, so that no one can compare two readings and learn one person’s answers.")));
   } else if (report.status === 409) {
-    results.push(el("p", { id: "report-not-yet" }, problemText(report, `Results appear when the wave closes on ${wave.closes_on}.`)));
+    results.push(el("p", { id: "report-not-yet" }, problemText(report, t("Results appear when the wave closes on {day}.", { day: formatDate(wave.closes_on) }))));
   } else if (report.ok && report.body) {
     results.push(...(await reportParts(report.body)));
     // Exports hold the report's aggregates only: suppressed cells stay suppressed, comments stay out.
     results.push(el("p", { class: "actions", id: "report-exports" },
-      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, "Download the report (CSV)"),
-      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/json`, download: "" }, "Download the report (JSON)")),
-      el("p", { class: "hint" }, "The downloads hold the report's figures (suppressed cells stay suppressed), not its comments."));
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/csv`, download: "" }, t("Download the report (CSV)")),
+      el("a", { class: "button secondary", href: `/api/campaigns/${id}/export/json`, download: "" }, t("Download the report (JSON)"))),
+      el("p", { class: "hint" }, t("The downloads hold the report's figures (suppressed cells stay suppressed), not its comments.")));
   } else if (report.status === 404) {
-    results.push(el("p", { id: "no-report" }, "The gap report is not available yet."));
+    results.push(el("p", { id: "no-report" }, t("The gap report is not available yet.")));
   } else {
-    results.push(el("p", {}, problemText(report, "The report could not be loaded.")));
+    results.push(el("p", {}, problemText(report, t("The report could not be loaded."))));
   }
   // A closed wave opens with its results (summary first); an open one with its progress.
   const parts = closed ? [...head, ...results, ...details] : [...head, ...details, ...results];

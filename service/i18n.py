@@ -1,0 +1,207 @@
+"""The UI's languages: which locale a page is shown in, its translations, and locale-aware formatting.
+
+The catalogs are the ``.po`` files under ``service/locale/<lang>/LC_MESSAGES/messages.po``: they are the source of
+truth translators edit, and they are read once at start-up with Babel's ``read_po``, so there is no compiled
+``.mo`` in the repository and no build step to forget. English is the source language: its msgids are the English
+text, so an untranslated string still reads correctly.
+
+A page's locale is the visitor's own choice (the ``candor_lang`` cookie: a preference shared by everyone who picks
+the same language, so it identifies nobody), else the best match for ``Accept-Language``, else English. The page
+modules translate with ``js/lib/i18n.js``; they receive the subset of the catalog whose messages occur in
+``frontend/static/js`` (the ``#:`` locations ``make i18n-extract`` records), rendered into the page, so a page never
+fetches its strings.
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.core import negotiate_locale
+from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import Translations
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DEFAULT_LOCALE = "en"
+SUPPORTED = ("en", "de")
+# What the language switcher shows: each language named in itself, so a reader finds their own.
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
+LANG_COOKIE = "candor_lang"
+JS_SOURCE_PREFIX = "frontend/static/js/"
+
+
+def choose_locale(cookie: str | None, accept_language: str | None) -> str:
+    """The page's locale: a supported cookie choice wins, then ``Accept-Language`` (q-values honoured), then English."""
+    if cookie in SUPPORTED:
+        return cookie
+    if accept_language:
+        preferred = [tag for tag, _ in _parse_accept_language(accept_language)]
+        found = negotiate_locale(preferred, list(SUPPORTED), sep="-")
+        if found is None:
+            # "de-AT" should find "de": negotiate_locale only aliases whole tags.
+            found = negotiate_locale([tag.split("-")[0] for tag in preferred], list(SUPPORTED), sep="-")
+        if found:
+            return found
+    return DEFAULT_LOCALE
+
+
+def _parse_accept_language(header: str) -> list[tuple[str, float]]:
+    """The header's language ranges, best first; malformed q-values count as 0 and ``*`` is ignored."""
+    ranges: list[tuple[str, float]] = []
+    for part in header.split(",")[:32]:
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*" or len(tag) > 35:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranges.append((tag, quality))
+    return sorted(ranges, key=lambda item: -item[1])
+
+
+@cache
+def catalog(lang: str) -> Catalog:
+    """The parsed ``.po`` of ``lang`` (read once per process)."""
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The gettext translations of ``lang``; English is the msgids themselves. The catalog is compiled in memory
+    (fuzzy entries left out, as ``msgfmt`` would), so plurals and contexts follow gettext's own rules."""
+    if lang == DEFAULT_LOCALE or lang not in SUPPORTED:
+        return gettext.NullTranslations()
+    compiled = BytesIO()
+    write_mo(compiled, catalog(lang))
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+@cache
+def js_messages(lang: str) -> Mapping[str, str]:
+    """The translated messages the page modules use (``t()`` in ``frontend/static/js``), msgid → text."""
+    if lang == DEFAULT_LOCALE or lang not in SUPPORTED:
+        return {}
+    found: dict[str, str] = {}
+    for message in catalog(lang):
+        if not isinstance(message.id, str) or not message.id or message.fuzzy or not message.string:
+            continue
+        if any(path.startswith(JS_SOURCE_PREFIX) for path, _ in message.locations):
+            found[message.id] = str(message.string)
+    return found
+
+
+def _gettext(context: Context, message: str) -> str:
+    return translations(context.get("locale", DEFAULT_LOCALE)).gettext(message)
+
+
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return translations(context.get("locale", DEFAULT_LOCALE)).ngettext(singular, plural, n)
+
+
+def _pgettext(context: Context, msgctxt: str, message: str) -> str:
+    return translations(context.get("locale", DEFAULT_LOCALE)).pgettext(msgctxt, message)
+
+
+def _locale_filter(format_value: Callable[[Any, str], str]) -> Callable[..., str]:
+    @pass_context
+    def apply(context: Context, value: Any, *args: Any) -> str:
+        if value is None or value == "":
+            return ""
+        return format_value(value, context.get("locale", DEFAULT_LOCALE), *args)
+    return apply
+
+
+def _as_datetime(value: datetime | date | str) -> datetime | date:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _format_date(value: Any, lang: str, style: str = "medium") -> str:
+    # English keeps the ISO dates the pages always showed (one reading for British and American readers).
+    day = _as_datetime(value)
+    if lang == DEFAULT_LOCALE:
+        return (day.date() if isinstance(day, datetime) else day).isoformat()
+    return format_date(day, format=style, locale=lang)
+
+
+def _format_datetime(value: Any, lang: str, style: str = "medium") -> str:
+    moment = _as_datetime(value)
+    if lang == DEFAULT_LOCALE:
+        return moment.isoformat()
+    if not isinstance(moment, datetime):
+        return format_date(moment, format=style, locale=lang)
+    return format_datetime(moment, format=style, locale=lang)
+
+
+def _format_number(value: Any, lang: str, digits: int | None = None) -> str:
+    if digits is None:
+        return format_decimal(value, locale=lang)
+    pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
+    return format_decimal(value, format=pattern, locale=lang)
+
+
+def _format_signed(value: Any, lang: str, digits: int = 2) -> str:
+    """A change with its sign always shown (``+0.40``, ``−1.20`` → ``+0,40`` in German)."""
+    decimals = "." + "0" * digits if digits > 0 else ""
+    return format_decimal(value, format=f"+#,##0{decimals};-#,##0{decimals}", locale=lang)
+
+
+def _format_percent(value: Any, lang: str) -> str:
+    return format_percent(value, locale=lang)
+
+
+def install(environment: Environment) -> None:
+    """Add ``{% trans %}``/``_()`` (new-style: ``%(name)s`` placeholders, autoescaped) and the format filters
+    (``date``, ``datetime``, ``number``, ``signed``, ``percent``) to the template environment, each following the
+    ``locale`` the page's context carries."""
+    environment.add_extension("jinja2.ext.i18n")
+    # Line breaks and indentation inside `{% trans %}` are layout, not text (as `trimmed = true` in babel.cfg).
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_callables(  # pyright: ignore[reportAttributeAccessIssue]
+        pass_context(_gettext), pass_context(_ngettext), newstyle=True, pgettext=pass_context(_pgettext))
+    environment.filters["date"] = _locale_filter(_format_date)
+    environment.filters["datetime"] = _locale_filter(_format_datetime)
+    environment.filters["number"] = _locale_filter(_format_number)
+    environment.filters["percent"] = _locale_filter(_format_percent)
+    environment.filters["signed"] = _locale_filter(_format_signed)
+
+
+def page_context(cookie: str | None, accept_language: str | None) -> dict[str, Any]:
+    """What every page template needs for its language: the locale, the switcher's choices, and (for any
+    locale but English) the page modules' messages as JSON for ``<script id="i18n-catalog">``."""
+    lang = choose_locale(cookie, accept_language)
+    messages = js_messages(lang)
+    return {
+        "locale": lang,
+        "languages": LANGUAGE_NAMES,
+        "js_catalog": _json_for_script(messages) if messages else None,
+    }
+
+
+def _json_for_script(messages: Mapping[str, str]) -> Markup:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no string can close it."""
+    text = json.dumps(dict(messages), ensure_ascii=False, sort_keys=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # noqa: S704 - escaped above for the script context
