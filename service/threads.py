@@ -460,6 +460,10 @@ async def deliver_due(pool: Any, kek: bytes, *, now: datetime | None = None,
         claimed = await q.claim_due_deliveries(conn, now=now, lease_until=now + timedelta(seconds=LEASE_SECONDS),
                                                max_attempts=MAX_ATTEMPTS)
         hooks = await q.select_webhooks(conn, service_ids=list({d.service_id for d in claimed}))
+    if not any(d.state == "pending" for d in claimed):
+        # Nothing to send: no HTTP client (making one loads the CA bundle, tens of
+        # milliseconds on the event loop, every round of the worker).
+        return len(claimed)
     owns_http = http is None
     http = http or webhook_client()
     gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)

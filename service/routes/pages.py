@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service import i18n, transparency
+from service import i18n, mail, transparency
 from service.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -138,7 +138,7 @@ class PageController(Controller):
     @get("/privacy", operation_id="privacyPage")
     async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:
         return page(request, "privacy", audit=await audit_q.select_audit_result(db),
-                    key_log=await transparency.published(db))
+                    key_log=await transparency.published(db), mail_retention_days=mail.RETENTION_DAYS)
 
     @get("/receipts", operation_id="receiptsPage")
     async def receipts(self, request: Request) -> Template:

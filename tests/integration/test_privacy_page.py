@@ -21,3 +21,14 @@ async def test_privacy_page_states_the_window_and_what_wal_and_backups_keep(sett
                       "until that backup expires", "Freed disk space.", "until they are overwritten"):
             assert words in page, words
         assert "the day only, no time of day" not in page
+
+
+async def test_privacy_page_says_what_reminders_mean_and_how_long_mail_is_kept(client):
+    from service.mail import RETENTION_DAYS
+
+    page = (await client.get("/privacy")).text
+    assert "Reminders go only to people whose browser has not yet fetched the wave&#39;s token" in page \
+        or "Reminders go only to people whose browser has not yet fetched the wave's token" in page
+    assert f"deleted from the outbox after {RETENTION_DAYS} days" in page
+    german = (await client.get("/privacy", headers={"accept-language": "de"})).text
+    assert f"nach {RETENTION_DAYS} Tagen aus dem Postausgang gelöscht" in german
