@@ -3,7 +3,7 @@
 // rating importance; satisfaction; IT experience measures; free text) one part at a time,
 // in the language picked, checks each part (lib/survey-check.js), keeps the answers in progress
 // in this browser (lib/store.js `drafts`), and reads the answers for sending (lib/survey-send.js,
-// loaded at Submit).
+// loaded with the form).
 import { el, show } from "./base.js";
 import { clearFieldErrors, fieldNode } from "./field-errors.js";
 import { drafts } from "./store.js";
@@ -192,7 +192,7 @@ function reviewPart(wave) {
   };
 }
 
-// --- reading and checking answers -----------------------------------------------------
+// --- reading answers -----------------------------------------------------------------
 
 function collect(form, instrument) {
   const answers = { items: {} };
@@ -365,6 +365,10 @@ export function renderSurvey(wave, token, loaded, lang, values, startPart) {
   fillForm(form, values);
   go(Math.min(Math.max(Number(startPart) || 0, 0), parts.length - 1), false);
 
+  // The sending code loads now, in the background, never at Submit: fetching a module then
+  // would be a signed-in request marking the very moment the random delay hides.
+  const sender = import("./survey-send.js");
+  sender.catch(() => {}); // a failure to load it shows at Submit, where it is awaited
   let sending = false;
   let received = false;
   const keep = () => { if (!received) saveDraft(lang, current, readForm(form)); };
@@ -397,7 +401,7 @@ export function renderSurvey(wave, token, loaded, lang, values, startPart) {
     sending = true;
     submit.disabled = back.disabled = true;
     try {
-      const { send } = await import("./survey-send.js");
+      const { send } = await sender;
       received = await send(wave, instrument, token, collect(form, instrument), { form, summary, status, describe, goToField: (field) => {
         const node = fieldNode(form, field);
         const index = sections.findIndex((s) => node && s.contains(node));

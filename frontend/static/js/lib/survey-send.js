@@ -1,4 +1,4 @@
-// Sending the survey's answer anonymously, loaded at Submit (issue 19: light pages): after a
+// Sending the survey's answer anonymously, loaded with the form (issue 19: light pages): after a
 // short random delay, with the wave's token, without cookies (credentials: "omit"), and
 // keeping the receipt in this browser.
 import { el, show, today } from "./base.js";

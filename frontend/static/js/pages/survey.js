@@ -13,9 +13,9 @@
 // received (and on sign-out, lib/base.js). Nothing of a draft is ever sent.
 
 // Light pages (issue 19): this module only loads the wave, its instrument and the token.
-// The form (lib/survey-form.js) comes with import() once the wave is known to be open, the
-// sending (lib/survey-send.js) at Submit, and the token client (blind RSA, the key log) only
-// when this browser has no token for the wave yet, or when the answer is sent.
+// The form (lib/survey-form.js, with lib/survey-send.js) comes with import() once the wave is
+// known to be open, and the token client (blind RSA, the key log) only when this browser has
+// no token for the wave yet, or when the answer is sent (member.js has loaded it by then).
 import { el, fetchJson, problemText, show } from "../lib/base.js";
 import { drafts, waveTokens } from "../lib/store.js";
 import { t } from "../lib/i18n.js";

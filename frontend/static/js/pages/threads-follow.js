@@ -1,11 +1,17 @@
 // Follow a thread with its secret alone: read, reply, resolve or reopen, consent to the
 // public board. Every request omits cookies; the secret travels in a header only.
-// A thread's rendering loads when one is opened, the check for identifying details when a
-// reply is sent (import()): the page's static module graph stays light (issue 19).
+// A thread's rendering and the check for identifying details come with import(), in the
+// background, so the page's static module graph stays light (issue 19); at load, never when a
+// thread is opened or a reply sent: fetching a module then would be a signed-in request
+// marking the moment of an anonymous one.
 import { el, fetchJson, problemText, show } from "../lib/base.js";
 import { authorization, normaliseSecret } from "../lib/threads-secret.js";
 import { keptThreads } from "../lib/store.js";
 import { formatDate, t } from "../lib/i18n.js";
+
+const rendering = import("../lib/threads-render.js");
+const identifying = import("../lib/threads-identify.js");
+for (const loading of [rendering, identifying]) loading.catch(() => {}); // shown where awaited
 
 const kept = document.getElementById("kept");
 const container = document.getElementById("thread");
@@ -44,7 +50,7 @@ async function openThread(secret, { keep = false } = {}) {
 }
 
 async function render(thread, secret) {
-  const { messageList, statusLine } = await import("../lib/threads-render.js");
+  const { messageList, statusLine } = await rendering;
   const replyBody = el("textarea", { id: "reply-body", rows: 5, maxlength: 10000, required: true });
   const status = el("div", { "aria-live": "polite" });
   let confirmed = null;
@@ -52,7 +58,7 @@ async function render(thread, secret) {
     event.preventDefault();
     const text = replyBody.value.trim();
     if (!text) return show(status, el("p", { class: "alert", role: "alert" }, t("Write your reply first.")));
-    const { FINDING_KIND, findIdentifying } = await import("../lib/threads-identify.js");
+    const { FINDING_KIND, findIdentifying } = await identifying;
     const findings = findIdentifying(text);
     if (findings.length && confirmed !== text) {
       confirmed = text;

@@ -1,11 +1,16 @@
 // Open a thread: warn about identifying details (locally), spend one thread token
 // without cookies, and show the thread's secret once.
-// The token client (blind RSA, the key log) comes with import(), as on every member page
-// (member.js), and the token store, the word list and the token's header only on sending:
-// the page's static module graph stays light (issue 19).
+// The token client (blind RSA, the key log) and what sending needs come with import(), as on
+// every member page (member.js): in the background, so the page's static module graph stays
+// light (issue 19), and at load, never at Send: fetching a module then would be a signed-in
+// request marking the moment of the anonymous one.
 import { el, fetchJson, problemText, show } from "../lib/base.js";
 import { FINDING_KIND, findIdentifying } from "../lib/threads-identify.js";
+import { newSecret } from "../lib/threads-secret.js";
 import { formatNumber, t } from "../lib/i18n.js";
+
+const sending = Promise.all([import("../lib/store.js"), import("../lib/privacypass.js")]);
+sending.catch(() => {}); // a failure to load them shows at Send, where they are awaited
 
 const form = document.getElementById("thread-form");
 const service = document.getElementById("thread-service");
@@ -91,8 +96,7 @@ form.addEventListener("submit", async (event) => {
 });
 
 async function send() {
-  const [{ keptThreads, threadTokens }, { newSecret }, { formatAuthorization }] = await Promise.all([
-    import("../lib/store.js"), import("../lib/threads-secret.js"), import("../lib/privacypass.js")]);
+  const [{ keptThreads, threadTokens }, { formatAuthorization }] = await sending;
   const token = await usableToken(threadTokens);
   if (!token) {
     return show(result, el("p", { class: "alert", role: "alert" },
