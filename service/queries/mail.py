@@ -14,6 +14,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import outbox
+
 
 class OutboxMail(msgspec.Struct, frozen=True):
     id: UUID
@@ -28,6 +30,9 @@ class OutboxMail(msgspec.Struct, frozen=True):
     last_error: str
     queued_on: date
     sent_on: date | None
+
+
+_MAIL = "id, recipient, kind, subject, text_body, html_body, state, attempts, next_attempt_at, last_error, queued_on, sent_on"
 
 
 class NewMail(msgspec.Struct, frozen=True):
@@ -264,24 +269,8 @@ async def claim_due_mail(
     count the attempt and lease the row until ``lease_until``, so the caller can commit
     before it talks SMTP. A row whose lease ran out after its last attempt is given up
     and returned as 'failed'."""
-    rows = await conn.fetch(
-        """
-        with due as (
-            select id from mail_outbox where state = 'pending' and next_attempt_at <= $1
-            order by next_attempt_at limit $4 for update skip locked
-        )
-        update mail_outbox o
-        set attempts = case when o.attempts >= $3 then o.attempts else o.attempts + 1 end,
-            state = case when o.attempts >= $3 then 'failed' else 'pending' end,
-            last_error = case when o.attempts >= $3 then 'no outcome was recorded for the last attempt'
-                              else o.last_error end,
-            next_attempt_at = case when o.attempts >= $3 then o.next_attempt_at else $2 end
-        from due where o.id = due.id
-        returning o.id, o.recipient, o.kind, o.subject, o.text_body, o.html_body, o.state, o.attempts,
-                  o.next_attempt_at, o.last_error, o.queued_on, o.sent_on
-        """,
-        now, lease_until, max_attempts, limit,
-    )
+    rows = await outbox.claim_due(conn, table="mail_outbox", columns=_MAIL, now=now, lease_until=lease_until,
+                                  max_attempts=max_attempts, limit=limit)
     return [OutboxMail(**dict(r)) for r in rows]
 
 

@@ -14,6 +14,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from service.queries import outbox
+
 
 class DeskQueue(msgspec.Struct, frozen=True):
     service_id: UUID
@@ -108,24 +110,8 @@ async def claim_due_tickets(
     """Claim pending rows whose time has come (skipping rows another replica holds): count
     the attempt and lease the row until ``lease_until``. A row whose lease ran out after
     its last attempt is given up instead and returned as 'failed'."""
-    rows = await conn.fetch(
-        f"""
-        with due as (
-            select id from servicedesk_tickets
-            where state = 'pending' and next_attempt_at <= $1
-            order by next_attempt_at limit $4 for update skip locked
-        )
-        update servicedesk_tickets t
-        set attempts = case when t.attempts >= $3 then t.attempts else t.attempts + 1 end,
-            state = case when t.attempts >= $3 then 'failed' else 'pending' end,
-            last_error = case when t.attempts >= $3 then 'no outcome was recorded for the last attempt'
-                              else t.last_error end,
-            next_attempt_at = case when t.attempts >= $3 then t.next_attempt_at else $2 end
-        from due where t.id = due.id
-        returning {", ".join(f"t.{c.strip()}" for c in _TICKET.split(","))}
-        """,
-        now, lease_until, max_attempts, limit,
-    )
+    rows = await outbox.claim_due(conn, table="servicedesk_tickets", columns=_TICKET, now=now,
+                                  lease_until=lease_until, max_attempts=max_attempts, limit=limit)
     return [Ticket(**dict(r)) for r in rows]
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.queries import one_row, truth
+from service.queries import one_row, outbox, truth
 
 MODERATION_ACTIONS = ("approve-publication", "reject-publication", "withdraw-publication", "hide-message")
 
@@ -478,25 +478,8 @@ async def claim_due_deliveries(
     before it sends anything and no other worker takes the row meanwhile. A row whose
     lease ran out after its last attempt (its worker died) is given up instead and
     returned as 'failed'."""
-    rows = await conn.fetch(
-        """
-        with due as (
-            select id from webhook_deliveries
-            where state = 'pending' and next_attempt_at <= $1
-            order by next_attempt_at limit $4 for update skip locked
-        )
-        update webhook_deliveries d
-        set attempts = case when d.attempts >= $3 then d.attempts else d.attempts + 1 end,
-            state = case when d.attempts >= $3 then 'failed' else 'pending' end,
-            last_error = case when d.attempts >= $3 then 'no outcome was recorded for the last attempt'
-                              else d.last_error end,
-            next_attempt_at = case when d.attempts >= $3 then d.next_attempt_at else $2 end
-        from due where d.id = due.id
-        returning d.id, d.service_id, d.thread_id, d.payload, d.state, d.attempts, d.last_status, d.last_error,
-                  d.next_attempt_at, d.created_at, d.delivered_at
-        """,
-        now, lease_until, max_attempts, limit,
-    )
+    rows = await outbox.claim_due(conn, table="webhook_deliveries", columns=_DELIVERY, now=now,
+                                  lease_until=lease_until, max_attempts=max_attempts, limit=limit)
     return [Delivery(**dict(r)) for r in rows]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from typing import Any
 
 import numpy as np
 import pyreadstat
@@ -102,7 +103,8 @@ async def test_experience_wave_reports_measures_and_hours_lost(client, db):
     with tempfile.NamedTemporaryFile(suffix=".sav") as f:
         f.write(sav.content)
         f.flush()
-        frame, meta = pyreadstat.read_sav(f.name)
+        read, meta = pyreadstat.read_sav(f.name)
+    frame: Any = read  # pyreadstat's hints name narwhals' frame type
     assert sorted(frame["csat_csat"].astype(int)) == sorted(CSAT)
     assert sorted(frame["minutes_time_lost"].astype(int)) == sorted(MINUTES)
     assert sorted(frame["nps_recommend"].dropna().astype(int)) == sorted(v for v in RECOMMEND if v is not None)
