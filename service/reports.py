@@ -1,8 +1,9 @@
 """A wave's gap report: stored responses → answer matrices → analysis, off the event loop.
 
-Responses are stored as arrays in the instrument's order (see instruments.packing), so
-the matrices come from one query; every null is a "not applicable" (every item must be
-answered). Only closed waves have reports (an open wave's would change one response
+Responses are stored as arrays in the instrument's order (see instruments.packing), and
+beside them as int16 bytes (``answer_codes``, migration 0014), so the matrices come from
+one binary COPY (:func:`fetch_wave_data`); every null is a "not applicable" (every item
+must be answered). Only closed waves have reports (an open wave's would change one response
 at a time, and two reads apart would give that response away); a closed wave's never
 changes, so it is computed once per process and kept in a bounded LRU cache.
 
@@ -178,8 +179,8 @@ class _AnswerCopy:
             self._take(data)
         except ValueError as exc:
             self.error = exc
-            self.pending.clear()
-            self.parts.clear()
+            self.pending = bytearray()
+            self.parts = []
 
     def _take(self, data: bytes) -> None:
         self.pending += data
@@ -196,10 +197,12 @@ class _AnswerCopy:
         count = len(self.pending) // self.row.itemsize
         if count:
             rows = np.frombuffer(self.pending, dtype=self.row, count=count)
-            if bool((rows["fields"] != 1).any() or (rows["len"] != 2 * self.width).any()):
+            ok = not bool((rows["fields"] != 1).any() or (rows["len"] != 2 * self.width).any())
+            values = rows["v"].astype(np.int16) if ok else None
+            del rows  # a view of pending: it must go before pending changes
+            if values is None:
                 raise ValueError("a response's answers have another length")
-            self.parts.append(rows["v"].astype(np.int16))
-            del rows
+            self.parts.append(values)
             del self.pending[:count * self.row.itemsize]
 
     def result(self) -> np.ndarray[Any, np.dtype[np.int16]]:
@@ -273,6 +276,13 @@ async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k
     return Comments(by_prompt=by_prompt)
 
 
+def _theme_texts(comments: Comments | Suppressed) -> list[str] | None:
+    """Every comment, sorted: the themes of a closed wave are the same in every replica and
+    every time (the comments themselves are shown shuffled), and sorting by text tells
+    nothing of the order they arrived in."""
+    return None if isinstance(comments, Suppressed) else sorted(t for ts in comments.by_prompt.values() for t in ts)
+
+
 async def fetch_measures(db: asyncpg.Connection, instrument: Instrument, campaign_id: UUID) -> FloatArray | None:
     """A wave's experience measures, one row per response (``NaN`` where unanswered);
     ``None`` when the instrument has none."""
@@ -290,7 +300,7 @@ async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, 
     comments = await fetch_comments(db, campaign.id, n=n, k_comments=campaign.k_comments)
     series = await q.select_series(db, campaign_id=campaign.id)
     audience = next((w.audience_size for w in series if w.id == campaign.id), None)
-    texts = None if isinstance(comments, Suppressed) else [t for ts in comments.by_prompt.values() for t in ts]
+    texts = _theme_texts(comments)
 
     def analyse() -> WaveReport:
         report = measures_only_report(instrument, n, k_scores=campaign.k_scores)
@@ -345,7 +355,7 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
         previous = PreviousWave(wave_id=str(before.id), title=before.title, closes_on=before.closes_on.isoformat(),
                                 matrices=await fetch_matrices(db, instrument, before.id))
     audience = series[here].audience_size if here is not None else None
-    texts = None if isinstance(comments, Suppressed) else [t for ts in comments.by_prompt.values() for t in ts]
+    texts = _theme_texts(comments)
 
     def analyse() -> WaveReport:
         report = build_report(instrument, data.matrices, k_scores=campaign.k_scores)
