@@ -38,8 +38,11 @@ node-available:
 chromium-available:
 	@command -v chromium >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
+# The tests spread over TEST_WORKERS processes (pytest-xdist), each with its own embedded
+# PostgreSQL and Chromium; more workers than cores pay off because most tests wait on I/O.
+TEST_WORKERS ?= 4
 test: $(VENV)/.dev-installed node-available chromium-available
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; fi
 
 # Both tools always run, so one pass shows every finding. pyright runs on node; its wheel bundles

@@ -55,6 +55,7 @@ from analysis.report_types import (
     suppressed,
 )
 from analysis.themes import comment_themes
+from analysis.wording import ENGLISH, N_, Wording
 from instruments.schema import Instrument
 
 __all__ = [
@@ -80,14 +81,15 @@ class PreviousWave:
     matrices: AnswerMatrices
 
 
-def _fmt(x: float) -> str:
-    return f"{x:+.2f}" if x else "0.00"
+def _fmt(x: float, w: Wording = ENGLISH) -> str:
+    return w.num(x, signed=bool(x))
 
 
-def _interval_text(low: float | None, high: float | None, confidence: float) -> str:
+def _interval_text(low: float | None, high: float | None, confidence: float, w: Wording = ENGLISH) -> str:
     if low is None or high is None:
-        return "no interval"
-    return f"{confidence:.0%} CI {low:+.2f} to {high:+.2f}"
+        return w.say(N_("no interval"))
+    return w.say(N_("{confidence} CI {low} to {high}"), confidence=w.percent(confidence),
+                 low=w.num(low, signed=True), high=w.num(high, signed=True))
 
 
 def overall_scores(instrument: Instrument, m: AnswerMatrices, *, perception: bool,
@@ -104,7 +106,16 @@ def overall_scores(instrument: Instrument, m: AnswerMatrices, *, perception: boo
     return out
 
 
-def _overall(scores: FloatArray, *, kind: str, k: int, confidence: float) -> OverallScore | Suppressed:
+_DEFINITIONS = {
+    "gap": N_("each respondent's mean over the dimension gap scores, averaged over the {n} respondents with a "
+              "score in every dimension"),
+    "perception": N_("each respondent's mean over the dimension perception scores, averaged over the {n} "
+                     "respondents with a score in every dimension"),
+}
+
+
+def _overall(scores: FloatArray, *, kind: str, k: int, confidence: float,
+             w: Wording = ENGLISH) -> OverallScore | Suppressed:
     st = moments(scores[~np.isnan(scores)][:, None], confidence)
     n = int(st.n[0])
     if n < k:
@@ -113,8 +124,7 @@ def _overall(scores: FloatArray, *, kind: str, k: int, confidence: float) -> Ove
     return OverallScore(
         score=kind, n=n, mean=float(st.mean[0]),
         ci_low=None if math.isnan(low) else low, ci_high=None if math.isnan(high) else high,
-        definition=(f"each respondent's mean over the dimension {kind} scores, averaged over the {n} "
-                    "respondents with a score in every dimension"),
+        definition=w.say(_DEFINITIONS[kind], n=n),
     )
 
 
@@ -132,14 +142,16 @@ def _dimension_title(instrument: Instrument, key: str) -> str:
     return next((d.title for d in instrument.dimensions if d.key == key), key)
 
 
-def _focus(instrument: Instrument, candidates: Sequence[Candidate], confidence: float) -> tuple[FocusArea, ...]:
+def _focus(instrument: Instrument, candidates: Sequence[Candidate], confidence: float,
+           w: Wording = ENGLISH) -> tuple[FocusArea, ...]:
     # Items say what to change; a dimension-level candidate is used only when no item is one.
     chosen = [c for c in candidates if c.level == "item"] or list(candidates)
     out: list[FocusArea] = []
     for rank, c in enumerate(chosen[:FOCUS_AREAS], start=1):
-        evidence = (f"Gap {_fmt(c.mean_gap)} ({_interval_text(c.ci_low, c.ci_high, confidence)}), "
-                    f"importance weight {c.weight:.2f}, so priority = weight × |gap| = {c.priority:.2f}; "
-                    "the gap stays significant after adjustment for the number of tests.")
+        evidence = w.say(N_("Gap {gap} ({interval}), importance weight {weight}, so priority = weight × |gap| = "
+                            "{priority}; the gap stays significant after adjustment for the number of tests."),
+                         gap=_fmt(c.mean_gap, w), interval=_interval_text(c.ci_low, c.ci_high, confidence, w),
+                         weight=w.num(c.weight), priority=w.num(c.priority))
         out.append(FocusArea(rank=rank, level=c.level, key=c.target, dimension=c.dimension,
                              dimension_title=_dimension_title(instrument, c.dimension),
                              wording=_wording(instrument, c.target), mean_gap=c.mean_gap,
@@ -148,7 +160,7 @@ def _focus(instrument: Instrument, candidates: Sequence[Candidate], confidence: 
     return tuple(out)
 
 
-def _strengths(instrument: Instrument, report: GapReport) -> tuple[Strength, ...]:
+def _strengths(instrument: Instrument, report: GapReport, w: Wording = ENGLISH) -> tuple[Strength, ...]:
     rows = [r for r in report.items if isinstance(r, ItemRow)]
     has_gap = instrument.format != "perception-only"
 
@@ -163,26 +175,32 @@ def _strengths(instrument: Instrument, report: GapReport) -> tuple[Strength, ...
         assert value is not None
         kind = "gap" if has_gap else "perception"
         low, high = (r.ci_low, r.ci_high) if has_gap else (r.perception_ci_low, r.perception_ci_high)
-        evidence = (f"{'Gap' if has_gap else 'Perception'} {value:+.2f} "
-                    f"({_interval_text(low, high, report.confidence)}) from {r.n} respondents")
+        figures = {"value": w.num(value, signed=True), "interval": _interval_text(low, high, report.confidence, w),
+                   "n": r.n}
         if has_gap and r.mean_perception is not None:
-            evidence += f"; perception {r.mean_perception:.2f} of {instrument.scale.points}"
+            evidence = w.say(N_("Gap {value} ({interval}) from {n} respondents; perception {perception} of {points}."),
+                             **figures, perception=w.num(r.mean_perception), points=instrument.scale.points)
+        elif has_gap:
+            evidence = w.say(N_("Gap {value} ({interval}) from {n} respondents."), **figures)
+        else:
+            evidence = w.say(N_("Perception {value} ({interval}) from {n} respondents."), **figures)
         out.append(Strength(key=r.key, dimension=r.dimension, wording=r.wording if isinstance(r.wording, str) else r.key, score=kind,
-                            mean=float(value), ci_low=low, ci_high=high, evidence=evidence + "."))
+                            mean=float(value), ci_low=low, ci_high=high, evidence=evidence))
     return tuple(out)
 
 
-def _response_rate(n: int, audience: int | None, k: int) -> ResponseRate:
+def _response_rate(n: int, audience: int | None, k: int, w: Wording = ENGLISH) -> ResponseRate:
     stepped = (n // k) * k
     if stepped < k:
         return ResponseRate(responses=suppressed(k), audience=audience, rate_at_least=None,
-                            text=f"fewer than {k} responses")
+                            text=w.say(N_("fewer than {k} responses"), k=k))
     if not audience:
         return ResponseRate(responses=stepped, audience=audience, rate_at_least=None,
-                            text=f"at least {stepped} responses")
+                            text=w.say(N_("at least {n} responses"), n=stepped))
     rate = min(stepped / audience, 1.0)  # demo and test data may hold more answers than invitations
     return ResponseRate(responses=stepped, audience=audience, rate_at_least=rate,
-                        text=f"at least {stepped} of {audience} invited ({math.floor(rate * 100)}% or more)")
+                        text=w.say(N_("at least {n} of {audience} invited ({rate}% or more)"), n=stepped,
+                                  audience=audience, rate=math.floor(rate * 100)))
 
 
 def _verdict(low: float | None, high: float | None) -> str:
@@ -195,8 +213,29 @@ def _verdict(low: float | None, high: float | None) -> str:
     return "no clear change"
 
 
+# One whole sentence per score and verdict: a translation cannot be assembled from English pieces.
+_CHANGE_SENTENCES = {
+    ("gap", "improved"): N_("The overall gap score is {after}, better than {before} in “{title}” (difference "
+                            "{difference}, {interval}, Welch)."),
+    ("gap", "worsened"): N_("The overall gap score is {after}, worse than {before} in “{title}” (difference "
+                            "{difference}, {interval}, Welch)."),
+    ("gap", "no clear change"): N_("The overall gap score is {after}, not clearly different from {before} in "
+                                   "“{title}” (difference {difference}, {interval}, Welch)."),
+    ("gap", "no interval"): N_("The overall gap score is {after}, not comparable with {before} in “{title}” "
+                               "(difference {difference}, {interval}, Welch)."),
+    ("perception", "improved"): N_("The overall perception score is {after}, better than {before} in “{title}” "
+                                   "(difference {difference}, {interval}, Welch)."),
+    ("perception", "worsened"): N_("The overall perception score is {after}, worse than {before} in “{title}” "
+                                   "(difference {difference}, {interval}, Welch)."),
+    ("perception", "no clear change"): N_("The overall perception score is {after}, not clearly different from "
+                                          "{before} in “{title}” (difference {difference}, {interval}, Welch)."),
+    ("perception", "no interval"): N_("The overall perception score is {after}, not comparable with {before} in "
+                                      "“{title}” (difference {difference}, {interval}, Welch)."),
+}
+
+
 def _change(instrument: Instrument, current: FloatArray, previous: FloatArray, *, previous_wave: PreviousWave,
-            k: int, confidence: float) -> Change | Suppressed:
+            k: int, confidence: float, wording: Wording = ENGLISH) -> Change | Suppressed:
     nb = int(np.count_nonzero(~np.isnan(previous)))
     na = int(np.count_nonzero(~np.isnan(current)))
     if nb < k or na < k:
@@ -205,10 +244,10 @@ def _change(instrument: Instrument, current: FloatArray, previous: FloatArray, *
     verdict = _verdict(w.ci_low, w.ci_high)
     score = "gap" if instrument.format != "perception-only" else "perception"
     assert w.mean_a is not None and w.mean_b is not None and w.difference is not None
-    plain = {"improved": "better than", "worsened": "worse than", "no clear change": "not clearly different from",
-             "no interval": "not comparable with"}[verdict]
-    sentence = (f"The overall {score} score is {w.mean_b:+.2f}, {plain} {w.mean_a:+.2f} in “{previous_wave.title}” "
-                f"(difference {w.difference:+.2f}, {_interval_text(w.ci_low, w.ci_high, confidence)}, Welch).")
+    sentence = wording.say(_CHANGE_SENTENCES[score, verdict], after=wording.num(w.mean_b, signed=True),
+                           before=wording.num(w.mean_a, signed=True), title=previous_wave.title,
+                           difference=wording.num(w.difference, signed=True),
+                           interval=_interval_text(w.ci_low, w.ci_high, confidence, wording))
     return Change(previous_wave_id=previous_wave.wave_id, previous_title=previous_wave.title,
                   previous_closes_on=previous_wave.closes_on, score=score, n_before=w.n_a, n_after=w.n_b,
                   mean_before=w.mean_a, mean_after=w.mean_b, difference=w.difference, ci_low=w.ci_low,
@@ -223,6 +262,7 @@ def build_summary(
     audience: int | None,
     previous: PreviousWave | None = None,
     min_item_fraction: float = 0.5,
+    wording: Wording = ENGLISH,
 ) -> Summary | Suppressed:
     """The summary a manager reads first (see the module docstring)."""
     k, confidence = report.k_scores, report.confidence
@@ -236,14 +276,14 @@ def build_summary(
         before = overall_scores(instrument, previous.matrices, perception=not has_gap,
                                 min_item_fraction=min_item_fraction)
         change = _change(instrument, gap_scores if has_gap else perception_scores, before,
-                         previous_wave=previous, k=k, confidence=confidence)
+                         previous_wave=previous, k=k, confidence=confidence, wording=wording)
     return Summary(
-        overall_gap=_overall(gap_scores, kind="gap", k=k, confidence=confidence) if has_gap else None,
-        overall_perception=_overall(perception_scores, kind="perception", k=k, confidence=confidence),
-        response_rate=_response_rate(matrices.n, audience, k),
+        overall_gap=_overall(gap_scores, kind="gap", k=k, confidence=confidence, w=wording) if has_gap else None,
+        overall_perception=_overall(perception_scores, kind="perception", k=k, confidence=confidence, w=wording),
+        response_rate=_response_rate(matrices.n, audience, k, wording),
         change=change,
-        focus=_focus(instrument, report.candidates, confidence),
-        strengths=_strengths(instrument, report),
+        focus=_focus(instrument, report.candidates, confidence, wording),
+        strengths=_strengths(instrument, report, wording),
         priority_formula=report.priority_formula,
     )
 
@@ -263,6 +303,7 @@ def build_drivers(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     min_item_fraction: float = 0.5,
+    wording: Wording = ENGLISH,
 ) -> Drivers | Suppressed | None:
     """Key drivers of the instrument's first satisfaction item: perception dimension scores
     as predictors. ``None`` when the instrument has no satisfaction item."""
@@ -280,13 +321,15 @@ def build_drivers(
     resamples = resamples_for(complete, resamples)
     result = key_drivers(predictors, y, keys, outcome_key=outcome.key, resamples=resamples,
                          confidence=report.confidence)
-    method = ("Relative weights (Johnson 2000) and general dominance (Budescu 1993) of the dimension "
-              "perception scores on the overall-satisfaction item; each part of R² with a percentile "
-              f"bootstrap {report.confidence:.0%} interval from {resamples} resamples of respondents.")
+    method = wording.say(N_("Relative weights (Johnson 2000) and general dominance (Budescu 1993) of the dimension "
+                            "perception scores on the overall-satisfaction item; each part of R² with a percentile "
+                            "bootstrap {confidence} interval from {resamples} resamples of respondents."),
+                         confidence=wording.percent(report.confidence), resamples=resamples)
     if result is None:
         return Drivers(outcome=outcome.key, outcome_wording=outcome.statement, n=complete, r_squared=None,
                        r_squared_low=None, r_squared_high=None, method=method, rows=(),
-                       note="no regression could be fitted: too few complete answers, or an answer that never varies")
+                       note=wording.say(N_("no regression could be fitted: too few complete answers, or an answer "
+                                            "that never varies")))
     stated = _stated_weights(report)
     comparison = compare_importance(result, stated) if stated is not None else None
     rows = tuple(
@@ -299,22 +342,23 @@ def build_drivers(
                   disagrees=comparison[j].disagrees if comparison else None)
         for j, d in enumerate(result.drivers)
     )
-    note = None if comparison else "no stated importance to compare with"
+    note = None if comparison else wording.say(N_("no stated importance to compare with"))
     return Drivers(outcome=outcome.key, outcome_wording=outcome.statement, n=result.n, r_squared=result.r_squared,
                    r_squared_low=result.r_squared_low, r_squared_high=result.r_squared_high, method=method,
                    rows=rows, note=note)
 
 
-def build_themes(comments: Sequence[str] | None, *, k_comments: int) -> Themes | Suppressed:
+def build_themes(comments: Sequence[str] | None, *, k_comments: int,
+                 wording: Wording = ENGLISH) -> Themes | Suppressed:
     """Comment themes, or suppressed when the wave's comments are (below ``k_comments``)."""
     if comments is None:
         return suppressed(k_comments)
-    method = ("Terms weighted by TF-IDF, grouped by non-negative matrix factorisation; each theme is named by "
-              f"its top terms and shown only with at least {k_comments} comments.")
+    method = wording.say(N_("Terms weighted by TF-IDF, grouped by non-negative matrix factorisation; each theme is "
+                            "named by its top terms and shown only with at least {k} comments."), k=k_comments)
     result = comment_themes(comments, k=k_comments)
     if result is None:
         return Themes(comments=len([c for c in comments if c.strip()]), themes=(), other=None, method=method,
-                      note="too few comments, or no words they share, to find themes")
+                      note=wording.say(N_("too few comments, or no words they share, to find themes")))
     return Themes(
         comments=result.comments,
         themes=tuple(ThemeRow(label=", ".join(t.terms), terms=t.terms, comments=t.comments, dimension=t.dimension)

@@ -54,6 +54,7 @@ from analysis.report_types import (
     SuppressedRow,
     suppressed,
 )
+from analysis.wording import ENGLISH, N_, Wording
 from instruments.schema import Instrument, Measure
 
 __all__ = [
@@ -81,24 +82,24 @@ PROMOTERS = (9, 10)
 DETRACTORS = (0, 1, 2, 3, 4, 5, 6)
 
 CAVEATS = {
-    "csat": (
+    "csat": N_(
         "Share satisfied is the top-2-box: the share who chose 4 or 5 of 5. It depends on the scale "
         "(two boxes of 5 points are not two of 7 or 10), so compare it only with the same 5-point "
         "question; the mean and the share can move differently."
     ),
-    "effort": (
+    "effort": N_(
         "Customer effort uses the CES 2.0 wording (agreement on 7 points that the service made it easy "
         "to handle the issue; Dixon, Freeman & Toman 2010). The first version asked how much effort "
         "people had to put in, on 5 points and the other way round: figures from the two versions "
         "cannot be compared."
     ),
-    "minutes": (
+    "minutes": N_(
         "Time lost is what people recall for the last month, not a measurement: recall is rough and a "
         "few large answers pull the mean up. The interval is a percentile bootstrap of the mean "
-        f"({BOOTSTRAP_RESAMPLES:,} resamples, fixed seed), which follows that skew. Hours lost assume "
+        "({resamples} resamples, fixed seed), which follows that skew. Hours lost assume "
         "that the people who did not answer lose as much time as those who did."
     ),
-    "nps": (
+    "nps": N_(
         "The Net Promoter Score cuts one 0-10 question into three groups, so it discards information "
         "and jumps between small samples (see its wide interval). The evidence that it predicts "
         "anything is weak, and weaker for internal IT, which people cannot leave for another "
@@ -218,10 +219,12 @@ def _hours(mean: Estimate, audience: int | None) -> HoursLost:
                      ci_high=scale(mean.ci_high), formula=formula, note=None)
 
 
-def _measure(measure: Measure, x: FloatArray, confidence: float, audience: int | None) -> MeasureResult:
+def _measure(measure: Measure, x: FloatArray, confidence: float, audience: int | None,
+             wording: Wording = ENGLISH) -> MeasureResult:
     def result(**figures: Any) -> MeasureResult:
         return MeasureResult(key=measure.key, kind=measure.kind, statement=measure.statement, n=int(x.size),
-                             caveat=CAVEATS[measure.kind], **figures)
+                             caveat=wording.say(CAVEATS[measure.kind], resamples=wording.count(BOOTSTRAP_RESAMPLES)),
+                             **figures)
 
     if measure.kind == "csat":
         return result(mean=_mean(x, confidence), share=_share(x, SATISFIED, "satisfied (4 or 5 of 5)", confidence))
@@ -242,6 +245,7 @@ def build_experience(
     k_scores: int = 5,
     audience: int | None = None,
     confidence: float = 0.95,
+    wording: Wording = ENGLISH,
 ) -> ExperienceSection | Suppressed | None:
     """The experience section of a wave, or ``None`` when its instrument has no measures.
 
@@ -259,6 +263,8 @@ def build_experience(
         How many people the wave was sent to; scales the minutes into hours per month.
     confidence : float
         Level of every interval.
+    wording : Wording
+        The language of the caveats (English by default).
     """
     if not instrument.measures:
         return None
@@ -279,12 +285,13 @@ def build_experience(
         if x.size < k_scores:
             rows.append(SuppressedRow.below(k_scores, measure.key, title=measure.statement))
         else:
-            rows.append(_measure(measure, x, confidence, audience))
+            rows.append(_measure(measure, x, confidence, audience, wording))
     return ExperienceSection(n=n, k_scores=k_scores, confidence=confidence, audience=audience,
                              measures=tuple(rows))
 
 
-def measures_only_report(instrument: Instrument, n: int, *, k_scores: int = 5, confidence: float = 0.95) -> GapReport:
+def measures_only_report(instrument: Instrument, n: int, *, k_scores: int = 5, confidence: float = 0.95,
+                         wording: Wording = ENGLISH) -> GapReport:
     """The gap report of an instrument with measures and no items: no rows, no scores.
 
     Its frame (instrument, thresholds, ``n`` under the same k rule) keeps the report's
@@ -296,7 +303,7 @@ def measures_only_report(instrument: Instrument, n: int, *, k_scores: int = 5, c
     below = n < k_scores
     return GapReport(
         instrument=InstrumentRef(id=instrument.id, version=instrument.version, title=instrument.title),
-        format=instrument.format, gap_definition=GAP_DEFINITIONS[instrument.format], k_scores=k_scores,
+        format=instrument.format, gap_definition=wording.say(GAP_DEFINITIONS[instrument.format]), k_scores=k_scores,
         confidence=confidence, alpha_level=0.05, adjustment="bh", priority_formula=None,
         n=suppressed(k_scores) if below else n, suppressed=below, items=(), dimensions=(),
         overall=suppressed(k_scores) if below else Overall(

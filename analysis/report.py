@@ -48,17 +48,18 @@ from analysis.report_types import (
     suppressed,
 )
 from analysis.scales import zone_of_tolerance
+from analysis.wording import ENGLISH, N_, Wording
 from instruments.schema import Instrument, Item
 
 __all__ = ["GAP_DEFINITIONS", "build_report", "item_wording", "localize_report"]
 
 GAP_DEFINITIONS = {
-    "expectation-perception": "gap = perception − expectation (negative: below expectations)",
-    "zone-of-tolerance": (
+    "expectation-perception": N_("gap = perception − expectation (negative: below expectations)"),
+    "zone-of-tolerance": N_(
         "gap = MSA = perception − minimum (measure of service adequacy; negative: below the "
         "adequate level); MSS = perception − desired (measure of service superiority)"
     ),
-    "perception-only": "no gap: perception-only (SERVPERF) scores",
+    "perception-only": N_("no gap: perception-only (SERVPERF) scores"),
 }
 
 
@@ -432,6 +433,7 @@ def build_report(
     confidence: float = 0.95,
     alpha_level: float = 0.05,
     min_item_fraction: float = 0.5,
+    wording: Wording = ENGLISH,
 ) -> GapReport:
     """Build the gap report of one wave: items, dimensions, overall scores, candidates.
 
@@ -476,7 +478,7 @@ def build_report(
     has_gap = instrument.format != "perception-only"
     head: _Head = {
         "instrument": InstrumentRef(id=instrument.id, version=instrument.version, title=instrument.title),
-        "format": instrument.format, "gap_definition": GAP_DEFINITIONS[instrument.format], "k_scores": k,
+        "format": instrument.format, "gap_definition": wording.say(GAP_DEFINITIONS[instrument.format]), "k_scores": k,
         "confidence": confidence, "alpha_level": alpha_level, "adjustment": adjustment,
         "priority_formula": PRIORITY_FORMULA if has_gap else None,
     }
@@ -488,7 +490,7 @@ def build_report(
             dimensions=tuple(SuppressedRow.below(k, d.key, title=d.title) for d in dims),
             overall=suppressed(k), importance=suppressed(k), ipa=None, candidates=(),
             missing_data=MissingData(statement=suppressed(k).reason),
-            notes=("the whole report is suppressed: fewer than k respondents",),
+            notes=(wording.say(N_("the whole report is suppressed: fewer than k respondents")),),
         )
 
     engine = score_engine(instrument, matrices, groups, min_item_fraction)
@@ -498,7 +500,7 @@ def build_report(
         rank_dim = [1.0 / len(dims)] * len(dims)
         rank_item = [1.0 / len(dims)] * len(items)
         if has_gap:
-            notes.append("no usable importance data: candidates are ranked with equal weights")
+            notes.append(wording.say(N_("no usable importance data: candidates are ranked with equal weights")))
     else:
         rank_dim, rank_item = list(weights.dimensions), weights.items
 
@@ -566,8 +568,8 @@ def build_report(
             importance_known=known, dimension_titles=titles,
         )
     else:
-        notes.append("perception-only format: no gap, so no action candidates "
-                     "(see the importance-performance analysis)")
+        notes.append(wording.say(N_("perception-only format: no gap, so no action candidates "
+                                    "(see the importance-performance analysis)")))
 
     return GapReport(
         **head, n=matrices.n, suppressed=False, items=tuple(item_rows), dimensions=tuple(dim_rows),

@@ -34,6 +34,8 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from analysis.wording import ENGLISH, Wording
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT_LOCALE = "en"
 SUPPORTED = ("en", "de")
@@ -170,6 +172,32 @@ def _format_signed(value: Any, lang: str, digits: int = 2) -> str:
 
 def _format_percent(value: Any, lang: str) -> str:
     return format_percent(value, locale=lang)
+
+
+@cache
+def wording(lang: str) -> Wording:
+    """How the analysis writes its sentences for ``lang``: the catalog's translations and the locale's numbers
+    (German: ``−0,70``, ``95 %``); English is the analysis' own default, so its text stays as it always was."""
+    if lang == DEFAULT_LOCALE or lang not in SUPPORTED:
+        return ENGLISH
+
+    def number(value: float, digits: int, signed: bool) -> str:
+        text = _format_signed(value, lang, digits) if signed else _format_number(value, lang, digits)
+        return text.replace("-", "\u2212")
+
+    return Wording(gettext=translations(lang).gettext, number=number,
+                   percent=lambda value: format_percent(value, locale=lang),
+                   count=lambda value: format_decimal(value, locale=lang))
+
+
+def report_language(lang: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The language of a report's own sentences: ``lang`` when it names a UI language (``de``, ``de-AT``), else
+    the reader's page language."""
+    if lang:
+        base = lang.replace("_", "-").split("-")[0].lower()
+        if base in SUPPORTED:
+            return base
+    return choose_locale(cookie, accept_language)
 
 
 def install(environment: Environment) -> None:

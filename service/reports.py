@@ -51,6 +51,7 @@ from analysis.report_types import (
 )
 from instruments import Instrument
 from service.errors import Problem
+from service.i18n import DEFAULT_LOCALE, wording
 from service.lru import LRUCache
 from service.queries import campaigns as campaigns_q
 from service.queries import reports as q
@@ -293,7 +294,8 @@ async def fetch_measures(db: asyncpg.Connection, instrument: Instrument, campaig
     return _float_matrix([r if r is not None else [None] * width for r in rows], width)
 
 
-async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, campaign: Campaign) -> WaveReport:
+async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, campaign: Campaign,
+                                language: str) -> WaveReport:
     """A wave whose instrument has measures and no items: its report is the experience section."""
     values = await fetch_measures(db, instrument, campaign.id)
     n = 0 if values is None else int(values.shape[0])
@@ -302,12 +304,15 @@ async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, 
     audience = next((w.audience_size for w in series if w.id == campaign.id), None)
     texts = _theme_texts(comments)
 
+    words = wording(language)
+
     def analyse() -> WaveReport:
-        report = measures_only_report(instrument, n, k_scores=campaign.k_scores)
+        report = measures_only_report(instrument, n, k_scores=campaign.k_scores, wording=words)
         return WaveReport(
             **msgspec.structs.asdict(report), comments=comments, summary=None, drivers=None,
-            themes=build_themes(texts, k_comments=campaign.k_comments),
-            experience=build_experience(instrument, values, k_scores=campaign.k_scores, audience=audience),
+            themes=build_themes(texts, k_comments=campaign.k_comments, wording=words),
+            experience=build_experience(instrument, values, k_scores=campaign.k_scores, audience=audience,
+                                        wording=words),
         )
 
     return await asyncio.to_thread(analyse)
@@ -330,19 +335,24 @@ async def require_reader(db: asyncpg.Connection, me: Account, campaign_id: UUID)
     raise Problem(403, "forbidden", "Results are for managers and the owners of the wave's service")
 
 
-async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campaign) -> WaveReport:
+async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campaign, *,
+                             language: str = DEFAULT_LOCALE) -> WaveReport:
     """The report of a closed wave; 409 before it closes. Every result derived from a
     wave's responses (report, charts, exports, candidates) comes through here: two reads
-    of an open wave a response apart would give away that response."""
+    of an open wave a response apart would give away that response.
+
+    ``language`` is that of the report's own sentences (:func:`service.i18n.wording`); each
+    language's report is cached on its own, with the same numbers."""
     if campaign.status != "closed":
         raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
-    cache: LRUCache[UUID, WaveReport] = state.reports
-    if (cached := cache.get(campaign.id)) is not None:
+    cache: LRUCache[tuple[UUID, str], WaveReport] = state.reports
+    key = (campaign.id, language)
+    if (cached := cache.get(key)) is not None:
         return cached
     instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
     if not instrument.items:
-        wave = await _measures_only_report(db, instrument, campaign)
-        cache.put(campaign.id, wave)
+        wave = await _measures_only_report(db, instrument, campaign, language)
+        cache.put(key, wave)
         return wave
     data = await fetch_wave_data(db, instrument, campaign.id)
     measures = await fetch_measures(db, instrument, campaign.id)
@@ -356,19 +366,22 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
                                 matrices=await fetch_matrices(db, instrument, before.id))
     audience = series[here].audience_size if here is not None else None
     texts = _theme_texts(comments)
+    words = wording(language)
 
     def analyse() -> WaveReport:
-        report = build_report(instrument, data.matrices, k_scores=campaign.k_scores)
+        report = build_report(instrument, data.matrices, k_scores=campaign.k_scores, wording=words)
         return WaveReport(
             **msgspec.structs.asdict(report), comments=comments,
-            summary=build_summary(instrument, report, data.matrices, audience=audience, previous=previous),
-            drivers=build_drivers(instrument, report, data.matrices, data.satisfaction),
-            themes=build_themes(texts, k_comments=campaign.k_comments),
-            experience=build_experience(instrument, measures, k_scores=campaign.k_scores, audience=audience),
+            summary=build_summary(instrument, report, data.matrices, audience=audience, previous=previous,
+                                  wording=words),
+            drivers=build_drivers(instrument, report, data.matrices, data.satisfaction, wording=words),
+            themes=build_themes(texts, k_comments=campaign.k_comments, wording=words),
+            experience=build_experience(instrument, measures, k_scores=campaign.k_scores, audience=audience,
+                                        wording=words),
         )
 
     wave = await asyncio.to_thread(analyse)
-    cache.put(campaign.id, wave)
+    cache.put(key, wave)
     return wave
 
 

@@ -24,7 +24,7 @@ from instruments.errors import FieldError
 from service import transparency
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
-from service.i18n import LANG_COOKIE
+from service.i18n import LANG_COOKIE, report_language
 from service.instruments import in_reading_language
 from service.issuance import WAVE, Issuer, TokenKey, generate_keys, publish_key, read_token_requests
 from service.mail import queue_invitations
@@ -337,7 +337,8 @@ class ReportController(Controller):
         """The report, its item wording in ``lang`` (else the reader's UI language when the
         instrument offers it, else the instrument's own); the numbers are the same in all."""
         campaign = await require_reader(db, request.scope["user"], campaign_id)
-        report = await closed_wave_report(state, db, campaign)
+        language = report_language(lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+        report = await closed_wave_report(state, db, campaign, language=language)
         return await _in_reading_language(request, state, db, campaign, report, lang)
 
     @get("/charts/{chart:str}", operation_id="getCampaignChart", media_type="image/svg+xml",

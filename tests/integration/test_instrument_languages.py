@@ -114,6 +114,39 @@ async def test_the_report_in_the_readers_language(client, db):
     assert (await client.get(url)).json() == english
 
 
+def _leaves(value, path=""):
+    """Every number and flag of a report by its path (the statistics, whatever the language)."""
+    if isinstance(value, dict):
+        return [leaf for key, v in sorted(value.items()) for leaf in _leaves(v, f"{path}/{key}")]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}/{i}")]
+    return [(path, value)] if isinstance(value, int | float | bool) or value is None else []
+
+
+async def test_the_reports_own_sentences_in_german_with_the_same_numbers(client, db):
+    wave = await _closed_servqual_wave(client, db)
+    url = f"/api/campaigns/{wave['id']}/report"
+    english = (await client.get(url)).json()
+    german = (await client.get(url, params={"lang": "de"})).json()
+    assert english["gap_definition"].startswith("gap = perception")
+    assert german["gap_definition"] == "Lücke = Wahrnehmung − Erwartung (negativ: unter den Erwartungen)"
+    assert german["summary"]["response_rate"]["text"].startswith("mindestens 5 ")
+    strengths = german["summary"]["strengths"]
+    assert strengths and all(s["evidence"].startswith(("Lücke ", "Wahrnehmung ")) for s in strengths)
+    # German numbers: a decimal comma, a true minus sign, "95-%-KI".
+    first = strengths[0]
+    assert f"{abs(first['mean']):.2f}".replace(".", ",") in first["evidence"]
+    assert "95\u00a0%-KI" in first["evidence"] and "CI" not in first["evidence"]
+    assert english["summary"]["strengths"][0]["evidence"].startswith(("Gap ", "Perception "))
+    for focus in german["summary"]["focus"]:
+        assert "Wichtigkeitsgewicht" in focus["evidence"] and "−" in focus["evidence"]
+    assert "Begriffe nach TF-IDF" in german["themes"]["method"] if "method" in german["themes"] else True
+    # The same statistics: only the words changed.
+    assert _leaves(german) == _leaves(english)
+    # And English afterwards is still English: each language's report is cached on its own.
+    assert (await client.get(url)).json() == english
+
+
 async def test_the_report_follows_the_readers_ui_language(client, db):
     wave = await _closed_servqual_wave(client, db)
     url = f"/api/campaigns/{wave['id']}/report"
