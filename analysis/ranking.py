@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.report_types import Candidate
+from analysis.wording import ENGLISH, N_, Wording
 
 __all__ = ["PRIORITY_FORMULA", "Cell", "priority", "rank_candidates"]
 
@@ -69,15 +70,18 @@ def priority(weight: float, ci_high: float) -> float:
     return float(weight * max(0.0, -ci_high))
 
 
-def _fmt(v: float | None, digits: int = 1) -> str:
+def _fmt(v: float | None, wording: Wording, digits: int = 1) -> str:
     if v is None:
-        return "n/a"
-    s = f"{v:.{digits}f}"
-    return s.replace("-", "−")
+        return wording.say(N_("n/a"))
+    return wording.num(v, digits).replace("-", "−")
 
 
-def _p(v: float) -> str:
-    return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
+def _p(v: float, wording: Wording) -> str:
+    return "p < " + wording.num(0.001, 3) if v < 0.001 else "p = " + wording.num(v, 3)
+
+
+#: The comparison each candidate's reason names (marked for translation).
+REFERENCE_NAMES = (N_("expectation"), N_("minimum"))
 
 
 def rank_candidates(
@@ -87,6 +91,7 @@ def rank_candidates(
     adjustment_name: str = "Benjamini–Hochberg",
     importance_known: bool = True,
     dimension_titles: dict[str, str] | None = None,
+    wording: Wording = ENGLISH,
 ) -> tuple[Candidate, ...]:
     """Select and rank action candidates among gap cells of one level.
 
@@ -102,6 +107,8 @@ def rank_candidates(
         Whether weights come from respondents (else equal weights, said in the reason).
     dimension_titles : dict, optional
         Titles used in the reasons.
+    wording : Wording
+        The reasons' language and number format (default English).
 
     Returns
     -------
@@ -129,14 +136,17 @@ def rank_candidates(
     out: list[Candidate] = []
     for rank, (prio, c, mean_gap, ci_high, p_adjusted) in enumerate(chosen, start=1):
         dim_title = titles.get(c.dimension, c.dimension)
-        what = f"{dim_title} item {c.key}" if c.level == "item" else f"{dim_title} dimension"
-        share = (f"{c.weight:.0%} of the importance" if importance_known
-                 else "equal importance weights (no importance data)")
-        reason = (
-            f"{what}: perception {_fmt(c.mean_perception)} vs {c.reference_name} "
-            f"{_fmt(c.mean_reference)}, gap {_fmt(mean_gap)} "
-            f"[{_fmt(c.ci_low)}, {_fmt(ci_high)}], {share}, significant after "
-            f"{adjustment_name} ({_p(p_adjusted)})"
+        what = (wording.say(N_("{dimension} item {key}"), dimension=dim_title, key=c.key) if c.level == "item"
+                else wording.say(N_("{dimension} dimension"), dimension=dim_title))
+        share = (wording.say(N_("{share} of the importance"), share=wording.percent(c.weight)) if importance_known
+                 else wording.say(N_("equal importance weights (no importance data)")))
+        reason = wording.say(
+            N_("{what}: perception {perception} vs {reference} {reference_mean}, gap {gap} [{low}, {high}], "
+               "{share}, significant after {adjustment} ({p})"),
+            what=what, perception=_fmt(c.mean_perception, wording), reference=wording.say(c.reference_name),
+            reference_mean=_fmt(c.mean_reference, wording), gap=_fmt(mean_gap, wording),
+            low=_fmt(c.ci_low, wording), high=_fmt(ci_high, wording), share=share, adjustment=adjustment_name,
+            p=_p(p_adjusted, wording),
         )
         out.append(Candidate(
             rank=rank, level=c.level, target=c.key, dimension=c.dimension, priority=prio, weight=c.weight,

@@ -562,10 +562,10 @@ def build_report(
         adj_name = ADJUSTMENTS[adjustment]
         candidates = rank_candidates(
             dim_cells, alpha_level=alpha_level, adjustment_name=adj_name,
-            importance_known=known, dimension_titles=titles,
+            importance_known=known, dimension_titles=titles, wording=wording,
         ) + rank_candidates(
             item_cells, alpha_level=alpha_level, adjustment_name=adj_name,
-            importance_known=known, dimension_titles=titles,
+            importance_known=known, dimension_titles=titles, wording=wording,
         )
     else:
         notes.append(wording.say(N_("perception-only format: no gap, so no action candidates "

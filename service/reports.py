@@ -50,6 +50,7 @@ from analysis.report_types import (
     suppressed,
 )
 from instruments import Instrument
+from instruments.translations import find_language
 from service.errors import Problem
 from service.i18n import DEFAULT_LOCALE, wording
 from service.lru import LRUCache
@@ -368,15 +369,20 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
     texts = _theme_texts(comments)
     words = wording(language)
 
+    # The sentences name dimensions and items: in the report's language when the instrument offers it
+    # (the keys, order and scale are the same in every language, so the statistics are too).
+    offered = find_language(instrument, language)
+    shown = instrument.localized(offered) if offered is not None and offered != instrument.language else instrument
+
     def analyse() -> WaveReport:
-        report = build_report(instrument, data.matrices, k_scores=campaign.k_scores, wording=words)
+        report = build_report(shown, data.matrices, k_scores=campaign.k_scores, wording=words)
         return WaveReport(
             **msgspec.structs.asdict(report), comments=comments,
-            summary=build_summary(instrument, report, data.matrices, audience=audience, previous=previous,
+            summary=build_summary(shown, report, data.matrices, audience=audience, previous=previous,
                                   wording=words),
-            drivers=build_drivers(instrument, report, data.matrices, data.satisfaction, wording=words),
+            drivers=build_drivers(shown, report, data.matrices, data.satisfaction, wording=words),
             themes=build_themes(texts, k_comments=campaign.k_comments, wording=words),
-            experience=build_experience(instrument, measures, k_scores=campaign.k_scores, audience=audience,
+            experience=build_experience(shown, measures, k_scores=campaign.k_scores, audience=audience,
                                         wording=words),
         )
 

@@ -18,6 +18,7 @@ GERMAN = SERVQUAL.localized("de")
 DE_WORDING = {i.key: i.statements["perception"] for i in GERMAN.items}
 EN_WORDING = {i.key: i.statements["perception"] for i in SERVQUAL.items}
 DE_TITLES = {d.key: d.title for d in GERMAN.dimensions}
+SERVQUAL_TITLES = {d.key: d.title for d in SERVQUAL.dimensions}
 
 
 async def test_an_instrument_in_german(client):
@@ -141,6 +142,12 @@ async def test_the_reports_own_sentences_in_german_with_the_same_numbers(client,
     for focus in german["summary"]["focus"]:
         assert "Wichtigkeitsgewicht" in focus["evidence"] and "−" in focus["evidence"]
     assert "Begriffe nach TF-IDF" in german["themes"]["method"] if "method" in german["themes"] else True
+    assert german["candidates"], "the wave's answers make at least one gap significant"
+    for de, en in zip(german["candidates"], english["candidates"], strict=True):
+        assert "signifikant nach" in de["reason"] and "Wahrnehmung" in de["reason"], de["reason"]
+        assert "significant after" in en["reason"] and "significant after" not in de["reason"]
+        dimension = DE_TITLES[de["dimension"]]
+        assert dimension in de["reason"] and SERVQUAL_TITLES[de["dimension"]] not in de["reason"], de["reason"]
     # The same statistics: only the words changed.
     assert _leaves(german) == _leaves(english)
     # And English afterwards is still English: each language's report is cached on its own.
