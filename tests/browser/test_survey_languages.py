@@ -127,7 +127,9 @@ async def test_signing_out_deletes_the_drafts(page, live_server, db):
     await fill_visible_part(page, 2)
     await page.wait_for_function(
         f"({READ_DRAFT})('{wave['id']}').then((d) => d !== null && Object.keys(d.values).length > 0)")
+    # The form is sent only after the drafts are deleted: wait for the signed-out page itself.
     await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url(re.compile(r"/login$"))
     await page.wait_for_load_state()
     assert await page.evaluate(READ_DRAFT, wave["id"]) is None
 
