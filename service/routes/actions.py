@@ -28,7 +28,7 @@ from service import respondents
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
-from service.i18n import LANG_COOKIE
+from service.i18n import LANG_COOKIE, report_language
 from service.instruments import in_reading_language
 from service.pages import PageResponse, gate, page
 from service.queries import actions as q
@@ -361,10 +361,11 @@ class WaveExportController(Controller):
 async def _aggregates(request: Request, state: State, db: asyncpg.Connection, campaign_id: UUID,
                       lang: str | None) -> dict[str, Any]:
     campaign = await require_reader(db, _me(request), campaign_id)
-    report = in_reading_language(await closed_wave_report(state, db, campaign),
-                                 await instrument_by_hash(state, db, campaign.instrument_hash), lang=lang,
-                                 cookie=request.cookies.get(LANG_COOKIE),
-                                 accept_language=request.headers.get("accept-language"))
+    cookie, accept = request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    # The same report the report page shows: its sentences (candidate reasons) in the reader's language too.
+    report = await closed_wave_report(state, db, campaign, language=report_language(lang, cookie, accept))
+    report = in_reading_language(report, await instrument_by_hash(state, db, campaign.instrument_hash), lang=lang,
+                                 cookie=cookie, accept_language=accept)
     head = {"id": str(campaign.id), "title": campaign.title, "service": campaign.service.name,
             "status": campaign.status, "opens_on": campaign.opens_on.isoformat(),
             "closes_on": campaign.closes_on.isoformat()}

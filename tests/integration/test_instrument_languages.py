@@ -182,6 +182,10 @@ async def test_exports_in_german(client, db):
     assert EN_WORDING["q05"] in csv_en
     json_de = (await client.get(f"{base}/json", headers={"accept-language": "de"})).json()
     assert json_de["instrument"]["title"] == GERMAN.title
+    # The candidate reasons are the German report's, as on the report page.
+    report_de = (await client.get(f"/api/campaigns/{wave['id']}/report", params={"lang": "de"})).json()
+    assert [c["reason"] for c in json_de["candidates"]] == [c["reason"] for c in report_de["candidates"]]
+    assert all("signifikant nach" in c["reason"] for c in json_de["candidates"])
     refused = await client.get(f"{base}/csv", params={"lang": "xx"})
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "lang"
 
