@@ -21,7 +21,7 @@ from service.mail import SEND_INTERVAL_SECONDS, check_mail_settings, queue_notic
 from service.oidc import Provider
 from service.pages import template_config
 from service.passwords import PasswordChecks
-from service.reports import REPORT_CACHE_SIZE, ReportSchemaPlugin
+from service.reports import BUILD_INTERVAL_SECONDS, REPORT_CACHE_SIZE, ReportSchemaPlugin, report_builder
 from service.routes.accounts import AccountController
 from service.routes.actions import (
     ActionController,
@@ -195,6 +195,8 @@ def create_app(settings: Settings) -> Litestar:
                 "mail_notices": (settings.scrub_window_minutes * 60, queue_notices),
                 "servicedesk_sender": (DESK_SEND_INTERVAL_SECONDS, send_tickets),
                 "servicedesk_poller": (POLL_JOB_INTERVAL_SECONDS, poll_tickets),
+                # Closed waves' reports made once, before their first reader asks.
+                "report_builder": (BUILD_INTERVAL_SECONDS, report_builder()),
             }),
         ],
         state=app_state(settings),

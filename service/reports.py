@@ -16,8 +16,9 @@ the same two functions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -51,8 +52,9 @@ from analysis.report_types import (
 )
 from instruments import Instrument
 from instruments.translations import find_language
+from service import report_snapshots as snapshots
 from service.errors import Problem
-from service.i18n import DEFAULT_LOCALE, wording
+from service.i18n import DEFAULT_LOCALE, SUPPORTED, wording
 from service.lru import LRUCache
 from service.queries import campaigns as campaigns_q
 from service.queries import reports as q
@@ -60,6 +62,8 @@ from service.queries import services as services_q
 from service.queries.accounts import Account
 from service.queries.campaigns import Campaign
 from service.waves import instrument_by_hash
+
+log = logging.getLogger("candor.reports")
 
 CHARTS: dict[str, Callable[[GapReport], str]] = {
     "dimension-gaps": dimension_gap_chart,
@@ -296,13 +300,11 @@ async def fetch_measures(db: asyncpg.Connection, instrument: Instrument, campaig
 
 
 async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, campaign: Campaign,
-                                language: str) -> WaveReport:
+                                language: str, audience: int | None) -> WaveReport:
     """A wave whose instrument has measures and no items: its report is the experience section."""
     values = await fetch_measures(db, instrument, campaign.id)
     n = 0 if values is None else int(values.shape[0])
     comments = await fetch_comments(db, campaign.id, n=n, k_comments=campaign.k_comments)
-    series = await q.select_series(db, campaign_id=campaign.id)
-    audience = next((w.audience_size for w in series if w.id == campaign.id), None)
     texts = _theme_texts(comments)
 
     words = wording(language)
@@ -346,26 +348,47 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
     language's report is cached on its own, with the same numbers."""
     if campaign.status != "closed":
         raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
-    cache: LRUCache[tuple[UUID, str], WaveReport] = state.reports
+    series = await q.select_series(db, campaign_id=campaign.id)
+    here = next((i for i, w in enumerate(series) if w.id == campaign.id), None)
+    before = series[here - 1] if here else None
+    audience = series[here].audience_size if here is not None else None
+    context = snapshots.context_key(before.id if before is not None else None, audience)
+    cache: LRUCache[tuple[UUID, str], tuple[str, WaveReport]] = state.reports
     key = (campaign.id, language)
-    if (cached := cache.get(key)) is not None:
-        return cached
+    if (cached := cache.get(key)) is not None and cached[0] == context:
+        return cached[1]
+    version = snapshots.code_version()
+    stored = await q.select_snapshot(db, campaign_id=campaign.id, language=language, version=version,
+                                     context=context)
+    if stored is not None:
+        try:
+            wave = await asyncio.to_thread(snapshots.decode, stored, WaveReport)
+        except ValueError:
+            log.warning("stored report of wave %s (%s) does not decode; computing it again", campaign.id, language)
+        else:
+            cache.put(key, (context, wave))
+            return wave
+    wave = await _compute_report(state, db, campaign, language, before=before, audience=audience)
+    body = await asyncio.to_thread(snapshots.encode, wave)
+    await q.store_snapshot(db, campaign_id=campaign.id, language=language, version=version, context=context,
+                           body=body)
+    cache.put(key, (context, wave))
+    return wave
+
+
+async def _compute_report(state: Any, db: asyncpg.Connection, campaign: Campaign, language: str, *,
+                          before: q.SeriesWave | None, audience: int | None) -> WaveReport:
+    """The wave's report computed from its stored responses (off the event loop)."""
     instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
     if not instrument.items:
-        wave = await _measures_only_report(db, instrument, campaign, language)
-        cache.put(key, wave)
-        return wave
+        return await _measures_only_report(db, instrument, campaign, language, audience)
     data = await fetch_wave_data(db, instrument, campaign.id)
     measures = await fetch_measures(db, instrument, campaign.id)
     comments = await fetch_comments(db, campaign.id, n=data.matrices.n, k_comments=campaign.k_comments)
-    series = await q.select_series(db, campaign_id=campaign.id)
-    here = next((i for i, w in enumerate(series) if w.id == campaign.id), None)
     previous: PreviousWave | None = None
-    if here:
-        before = series[here - 1]
+    if before is not None:
         previous = PreviousWave(wave_id=str(before.id), title=before.title, closes_on=before.closes_on.isoformat(),
                                 matrices=await fetch_matrices(db, instrument, before.id))
-    audience = series[here].audience_size if here is not None else None
     texts = _theme_texts(comments)
     words = wording(language)
 
@@ -386,9 +409,7 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
                                         wording=words),
         )
 
-    wave = await asyncio.to_thread(analyse)
-    cache.put(key, wave)
-    return wave
+    return await asyncio.to_thread(analyse)
 
 
 async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign) -> Trend:
@@ -412,3 +433,44 @@ async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign) -> 
     return Trend(service=campaign.service.name, instrument=campaign.instrument_id,
                  score="gap" if instrument.format != "perception-only" else "perception",
                  dimensions=tuple(d.key for d in instrument.dimensions), points=tuple(points))
+
+
+#: Seconds between rounds of :func:`report_builder`, and the reports one round makes at most.
+BUILD_INTERVAL_SECONDS = 15
+BUILDS_PER_ROUND = 2
+
+
+def report_builder() -> Callable[[Any], Awaitable[int]]:
+    """Background job: the reports of closed waves not yet stored by this code version,
+    each language the UI offers, the most recently closed first; another replica's build
+    in progress is skipped (an advisory lock held until its snapshot is committed). A
+    report that fails is logged and not tried again by this process (its first reader
+    gets the error the route would give); the number made is returned."""
+    failed: LRUCache[tuple[UUID, str, str], bool] = LRUCache(256)
+
+    async def build(app: Any) -> int:
+        state, made = app.state, 0
+        version = snapshots.code_version()
+        async with state.pool.acquire() as conn:
+            due = await q.select_unsnapshotted(conn, version=version, languages=list(SUPPORTED),
+                                               limit=BUILDS_PER_ROUND + len(failed))
+        for campaign_id, language in due:
+            if made == BUILDS_PER_ROUND:
+                break
+            if failed.get((campaign_id, language, version)):
+                continue
+            try:
+                async with state.pool.acquire() as conn, conn.transaction():
+                    if not await q.try_lock_snapshot(conn, campaign_id=campaign_id, language=language):
+                        continue
+                    campaign = await campaigns_q.select_campaign(conn, campaign_id=campaign_id)
+                    if campaign is None or campaign.status != "closed":
+                        continue
+                    await closed_wave_report(state, conn, campaign, language=language)
+                    made += 1
+            except Exception:  # noqa: BLE001 - one wave's failure must not stop the others
+                log.exception("building the report of wave %s (%s) failed", campaign_id, language)
+                failed.put((campaign_id, language, version), True)
+        return made
+
+    return build

@@ -96,3 +96,44 @@ async def select_measures(conn: asyncpg.Connection, *, campaign_id: UUID) -> lis
     stored without them), one entry per response, so the count is the wave's responses."""
     rows = await conn.fetch("select measures from responses where campaign_id = $1", campaign_id)
     return [r["measures"] for r in rows]
+
+
+async def select_snapshot(conn: asyncpg.Connection, *, campaign_id: UUID, language: str, version: str,
+                          context: str) -> bytes | None:
+    """The stored report of the wave in ``language`` if the same code made it in the same context."""
+    return await conn.fetchval(
+        "select body from report_snapshots where campaign_id = $1 and language = $2 and version = $3 "
+        "and context = $4", campaign_id, language, version, context)
+
+
+async def store_snapshot(conn: asyncpg.Connection, *, campaign_id: UUID, language: str, version: str,
+                         context: str, body: bytes) -> None:
+    """Keep the wave's report in ``language``, replacing one made by other code or in another context."""
+    await conn.execute(
+        "insert into report_snapshots (campaign_id, language, version, context, body) values ($1, $2, $3, $4, $5) "
+        "on conflict (campaign_id, language) do update set version = excluded.version, "
+        "context = excluded.context, body = excluded.body", campaign_id, language, version, context, body)
+
+
+async def select_unsnapshotted(conn: asyncpg.Connection, *, version: str, languages: list[str],
+                               limit: int) -> list[tuple[UUID, str]]:
+    """Closed waves lacking a report by this code version in one of ``languages``, the most
+    recently closed first (those are the ones being read): (wave, language) pairs."""
+    rows = await conn.fetch(
+        """
+        select c.id, l.language
+        from campaigns c cross join unnest($2::text[]) as l(language)
+        where c.status = 'closed'
+          and not exists (select 1 from report_snapshots s
+                          where s.campaign_id = c.id and s.language = l.language and s.version = $1)
+        order by c.closes_on desc, c.id, l.language
+        limit $3
+        """, version, languages, limit)
+    return [(r["id"], r["language"]) for r in rows]
+
+
+async def try_lock_snapshot(conn: asyncpg.Connection, *, campaign_id: UUID, language: str) -> bool:
+    """Whether this transaction now holds the right to build the wave's report in
+    ``language`` (another replica building it keeps its lock until it commits)."""
+    return bool(await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('report:' || $1::text || ':' || $2))",
+                                    str(campaign_id), language))
