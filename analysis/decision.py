@@ -119,7 +119,7 @@ def _overall(scores: FloatArray, *, kind: str, k: int, confidence: float,
     st = moments(scores[~np.isnan(scores)][:, None], confidence)
     n = int(st.n[0])
     if n < k:
-        return suppressed(k)
+        return suppressed(k, w)
     low, high = float(st.ci_low[0]), float(st.ci_high[0])
     return OverallScore(
         score=kind, n=n, mean=float(st.mean[0]),
@@ -148,10 +148,14 @@ def _focus(instrument: Instrument, candidates: Sequence[Candidate], confidence: 
     chosen = [c for c in candidates if c.level == "item"] or list(candidates)
     out: list[FocusArea] = []
     for rank, c in enumerate(chosen[:FOCUS_AREAS], start=1):
-        evidence = w.say(N_("Gap {gap} ({interval}), importance weight {weight}, so priority = weight × |gap| = "
-                            "{priority}; the gap stays significant after adjustment for the number of tests."),
+        # The formula of analysis.ranking.priority, with the numbers it was applied to: the upper bound, not
+        # the gap itself, so that the product the reader can check is the priority shown.
+        shortfall = max(0.0, -c.ci_high)
+        evidence = w.say(N_("Gap {gap} ({interval}), importance weight {weight}, so priority = weight × max(0, "
+                            "−upper bound) = {weight} × {shortfall} = {priority}; the gap stays significant after "
+                            "adjustment for the number of tests."),
                          gap=_fmt(c.mean_gap, w), interval=_interval_text(c.ci_low, c.ci_high, confidence, w),
-                         weight=w.num(c.weight), priority=w.num(c.priority))
+                         weight=w.num(c.weight), shortfall=w.num(shortfall), priority=w.num(c.priority))
         out.append(FocusArea(rank=rank, level=c.level, key=c.target, dimension=c.dimension,
                              dimension_title=_dimension_title(instrument, c.dimension),
                              wording=_wording(instrument, c.target), mean_gap=c.mean_gap,
@@ -192,7 +196,7 @@ def _strengths(instrument: Instrument, report: GapReport, w: Wording = ENGLISH) 
 def _response_rate(n: int, audience: int | None, k: int, w: Wording = ENGLISH) -> ResponseRate:
     stepped = (n // k) * k
     if stepped < k:
-        return ResponseRate(responses=suppressed(k), audience=audience, rate_at_least=None,
+        return ResponseRate(responses=suppressed(k, w), audience=audience, rate_at_least=None,
                             text=w.say(N_("fewer than {k} responses"), k=k))
     if not audience:
         return ResponseRate(responses=stepped, audience=audience, rate_at_least=None,
@@ -239,7 +243,7 @@ def _change(instrument: Instrument, current: FloatArray, previous: FloatArray, *
     nb = int(np.count_nonzero(~np.isnan(previous)))
     na = int(np.count_nonzero(~np.isnan(current)))
     if nb < k or na < k:
-        return suppressed(k)
+        return suppressed(k, wording)
     w = welch_difference(previous, current, confidence=confidence)
     verdict = _verdict(w.ci_low, w.ci_high)
     score = "gap" if instrument.format != "perception-only" else "perception"
@@ -267,7 +271,7 @@ def build_summary(
     """The summary a manager reads first (see the module docstring)."""
     k, confidence = report.k_scores, report.confidence
     if matrices.n < k:
-        return suppressed(k)
+        return suppressed(k, wording)
     has_gap = instrument.format != "perception-only"
     gap_scores = overall_scores(instrument, matrices, perception=False, min_item_fraction=min_item_fraction)
     perception_scores = overall_scores(instrument, matrices, perception=True, min_item_fraction=min_item_fraction)
@@ -316,7 +320,7 @@ def build_drivers(
     y = satisfaction[:, 0]
     complete = int(np.count_nonzero(~np.isnan(np.column_stack([predictors, y])).any(axis=1)))
     if complete < k:
-        return suppressed(k)
+        return suppressed(k, wording)
     keys = [d.key for d in instrument.dimensions]
     resamples = resamples_for(complete, resamples)
     result = key_drivers(predictors, y, keys, outcome_key=outcome.key, resamples=resamples,
@@ -352,7 +356,7 @@ def build_themes(comments: Sequence[str] | None, *, k_comments: int,
                  wording: Wording = ENGLISH) -> Themes | Suppressed:
     """Comment themes, or suppressed when the wave's comments are (below ``k_comments``)."""
     if comments is None:
-        return suppressed(k_comments)
+        return suppressed(k_comments, wording)
     method = wording.say(N_("Terms weighted by TF-IDF, grouped by non-negative matrix factorisation; each theme is "
                             "named by its top terms and shown only with at least {k} comments."), k=k_comments)
     result = comment_themes(comments, k=k_comments)

@@ -108,11 +108,28 @@ CAVEATS = {
 }
 
 _METHODS = {
-    "mean": "mean with a t-interval",
-    "share": "Wilson score interval",
-    "bootstrap": f"percentile bootstrap of the mean ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})",
-    "nps": "normal interval from the multinomial variance of %promoters - %detractors",
+    "mean": N_("mean with a t-interval"),
+    "share": N_("Wilson score interval"),
+    "bootstrap": N_("percentile bootstrap of the mean ({resamples} resamples, seed {seed})"),
+    "nps": N_("normal interval from the multinomial variance of %promoters - %detractors"),
 }
+
+#: What each estimate is (its ``label``), in the reader's language like every sentence here.
+_LABELS = {
+    "mean": N_("mean"),
+    "minutes": N_("mean minutes lost"),
+    "csat": N_("satisfied (4 or 5 of 5)"),
+    "effort": N_("easy (agree: 5, 6 or 7 of 7)"),
+}
+
+_HOURS_FORMULA = N_("Hours lost per month = mean minutes lost × audience ÷ 60 (its interval: the mean's, scaled the "
+                    "same)")
+_HOURS_UNKNOWN = N_("the wave's audience size is not known, so hours lost are not shown")
+
+
+def _method(kind: str, wording: Wording) -> str:
+    # The seed is an identifier, not a quantity: written as is in every language.
+    return wording.say(_METHODS[kind], resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
 
 
 # ----------------------------------------------------------------------------- intervals
@@ -178,8 +195,9 @@ def bootstrap_mean_interval(
     return float(low), float(high)
 
 
-def net_promoter(x: FloatArray, confidence: float) -> NetPromoter:
-    """NPS = 100 (p_P - p_D) with the normal interval of the multinomial variance."""
+def net_promoter(x: FloatArray, confidence: float, wording: Wording = ENGLISH) -> NetPromoter:
+    """NPS = 100 (p_P - p_D) with the normal interval of the multinomial variance (``wording``: the
+    language its ``method`` is named in)."""
     n = x.size
     promoters = float(np.isin(x, PROMOTERS).mean())
     detractors = float(np.isin(x, DETRACTORS).mean())
@@ -188,29 +206,31 @@ def net_promoter(x: FloatArray, confidence: float) -> NetPromoter:
     se = math.sqrt(max(promoters + detractors - score * score, 0.0) / n)
     return NetPromoter(
         score=100 * score, ci_low=max(-100.0, 100 * (score - z * se)), ci_high=min(100.0, 100 * (score + z * se)),
-        promoters=promoters, passives=1 - promoters - detractors, detractors=detractors, method=_METHODS["nps"],
+        promoters=promoters, passives=1 - promoters - detractors, detractors=detractors, method=_method("nps", wording),
     )
 
 
 # ----------------------------------------------------------------------------- section
 
 
-def _share(x: FloatArray, chosen: tuple[int, ...], label: str, confidence: float) -> Estimate:
+def _share(x: FloatArray, chosen: tuple[int, ...], kind: str, confidence: float, wording: Wording) -> Estimate:
     hits = int(np.isin(x, chosen).sum())
     low, high = wilson_interval(hits, x.size, confidence)
-    return Estimate(value=hits / x.size, ci_low=low, ci_high=high, label=label, method=_METHODS["share"])
+    return Estimate(value=hits / x.size, ci_low=low, ci_high=high, label=wording.say(_LABELS[kind]),
+                    method=_method("share", wording))
 
 
-def _mean(x: FloatArray, confidence: float) -> Estimate:
+def _mean(x: FloatArray, confidence: float, wording: Wording) -> Estimate:
     mean, low, high = t_mean_interval(x, confidence)
-    return Estimate(value=mean, ci_low=low, ci_high=high, label="mean", method=_METHODS["mean"])
+    return Estimate(value=mean, ci_low=low, ci_high=high, label=wording.say(_LABELS["mean"]),
+                    method=_method("mean", wording))
 
 
-def _hours(mean: Estimate, audience: int | None) -> HoursLost:
-    formula = "Hours lost per month = mean minutes lost × audience ÷ 60 (its interval: the mean's, scaled the same)"
+def _hours(mean: Estimate, audience: int | None, wording: Wording) -> HoursLost:
+    formula = wording.say(_HOURS_FORMULA)
     if audience is None:
         return HoursLost(audience=None, hours=None, ci_low=None, ci_high=None, formula=formula,
-                         note="the wave's audience size is not known, so hours lost are not shown")
+                         note=wording.say(_HOURS_UNKNOWN))
 
     def scale(v: float | None) -> float | None:
         return None if v is None else v * audience / 60
@@ -227,15 +247,15 @@ def _measure(measure: Measure, x: FloatArray, confidence: float, audience: int |
                              **figures)
 
     if measure.kind == "csat":
-        return result(mean=_mean(x, confidence), share=_share(x, SATISFIED, "satisfied (4 or 5 of 5)", confidence))
+        return result(mean=_mean(x, confidence, wording), share=_share(x, SATISFIED, "csat", confidence, wording))
     if measure.kind == "effort":
-        return result(mean=_mean(x, confidence), share=_share(x, EASY, "easy (agree: 5, 6 or 7 of 7)", confidence))
+        return result(mean=_mean(x, confidence, wording), share=_share(x, EASY, "effort", confidence, wording))
     if measure.kind == "minutes":
         low, high = bootstrap_mean_interval(x, confidence)
-        mean = Estimate(value=float(x.mean()), ci_low=low, ci_high=high, label="mean minutes lost",
-                        method=_METHODS["bootstrap"])
-        return result(mean=mean, hours_per_month=_hours(mean, audience))
-    return result(nps=net_promoter(x, confidence))
+        mean = Estimate(value=float(x.mean()), ci_low=low, ci_high=high, label=wording.say(_LABELS["minutes"]),
+                        method=_method("bootstrap", wording))
+        return result(mean=mean, hours_per_month=_hours(mean, audience, wording))
+    return result(nps=net_promoter(x, confidence, wording))
 
 
 def build_experience(
@@ -264,7 +284,7 @@ def build_experience(
     confidence : float
         Level of every interval.
     wording : Wording
-        The language of the caveats (English by default).
+        The language of the labels, methods, caveats and notes (English by default).
     """
     if not instrument.measures:
         return None
@@ -277,13 +297,13 @@ def build_experience(
         raise ValueError(f"values must have one column per measure ({width})")
     n = int(matrix.shape[0])
     if n < k_scores:
-        return suppressed(k_scores)
+        return suppressed(k_scores, wording)
     rows: list[MeasureResult | SuppressedRow] = []
     for j, measure in enumerate(instrument.measures):
         column = matrix[:, j]
         x = column[~np.isnan(column)]
         if x.size < k_scores:
-            rows.append(SuppressedRow.below(k_scores, measure.key, title=measure.statement))
+            rows.append(SuppressedRow.below(k_scores, measure.key, title=measure.statement, words=wording))
         else:
             rows.append(_measure(measure, x, confidence, audience, wording))
     return ExperienceSection(n=n, k_scores=k_scores, confidence=confidence, audience=audience,
@@ -305,11 +325,12 @@ def measures_only_report(instrument: Instrument, n: int, *, k_scores: int = 5, c
         instrument=InstrumentRef(id=instrument.id, version=instrument.version, title=instrument.title),
         format=instrument.format, gap_definition=wording.say(GAP_DEFINITIONS[instrument.format]), k_scores=k_scores,
         confidence=confidence, alpha_level=0.05, adjustment="bh", priority_formula=None,
-        n=suppressed(k_scores) if below else n, suppressed=below, items=(), dimensions=(),
-        overall=suppressed(k_scores) if below else Overall(
+        n=suppressed(k_scores, wording) if below else n, suppressed=below, items=(), dimensions=(),
+        overall=suppressed(k_scores, wording) if below else Overall(
             unweighted=None, weighted=None, perception_unweighted=None, perception_weighted=None,
-            note="no SERVQUAL items, so no overall score"),
+            note=wording.say(N_("no SERVQUAL items, so no overall score"))),
         importance=None, ipa=None, candidates=(),
-        missing_data=MissingData(statement="no SERVQUAL items: see the experience section"),
-        notes=("this instrument has only IT experience measures: its results are the experience section",),
+        missing_data=MissingData(statement=wording.say(N_("no SERVQUAL items: see the experience section"))),
+        notes=(wording.say(N_("this instrument has only IT experience measures: its results are the experience "
+                              "section")),),
     )

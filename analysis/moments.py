@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from analysis.wording import N_
+
 __all__ = [
     "BoolArray",
     "FloatArray",
@@ -178,22 +180,23 @@ def moments_of_values(v: FloatArray, f: FloatArray, confidence: float) -> Moment
 
 
 def edge_note(n: int, constant: bool) -> str | None:
-    """Why a difference's interval or test is missing (``None`` when nothing is)."""
+    """Why a difference's interval or test is missing (``None`` when nothing is); English, marked for the report
+    to say in its reader's language."""
     if n == 0:
-        return "no answers (all missing or not applicable)"
+        return N_("no answers (all missing or not applicable)")
     if n == 1:
-        return "only one answer: no spread, interval or test"
+        return N_("only one answer: no spread, interval or test")
     if constant:
-        return "zero variance: every answer is the same, so the t-test and d_z are undefined"
+        return N_("zero variance: every answer is the same, so the t-test and d_z are undefined")
     return None
 
 
 def column_note(n: int, constant: bool) -> str | None:
     """Why a column's interval is missing (``None`` when it is not)."""
     if n == 0:
-        return "no answers (all missing or not applicable)"
+        return N_("no answers (all missing or not applicable)")
     if n == 1:
-        return "only one answer: no spread or interval"
+        return N_("only one answer: no spread or interval")
     if constant:
-        return "zero variance: every answer is the same, no interval"
+        return N_("zero variance: every answer is the same, no interval")
     return None

@@ -15,7 +15,8 @@ from analysis.wording import ENGLISH, N_, Wording
 
 __all__ = ["PRIORITY_FORMULA", "Cell", "priority", "rank_candidates"]
 
-PRIORITY_FORMULA = (
+#: The rule in one sentence, as the report states it (marked: the report gives it in the reader's language).
+PRIORITY_FORMULA = N_(
     "priority = importance weight × max(0, −upper bound of the gap's confidence interval); "
     "only gaps with mean < 0 and adjusted p < alpha_level are candidates; "
     "dimension and item candidates are ranked separately"

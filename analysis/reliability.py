@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.moments import as_matrix, finite
+from analysis.wording import N_
 
 __all__ = ["AlphaResult", "alpha_from_covariance", "cronbach_alpha"]
 
@@ -25,6 +26,7 @@ class AlphaResult:
     k: int
     item_total: tuple[float | None, ...]
     alpha_if_deleted: tuple[float | None, ...]
+    #: Why alpha is missing: English, ``N_``-marked for the report to say in its reader's language.
     note: str | None = None
 
 
@@ -59,10 +61,10 @@ def cronbach_alpha(x: object) -> AlphaResult:
     n = int(complete.shape[0])
     none_k = (None,) * k
     if k < 2:
-        return AlphaResult(None, n, k, none_k, none_k, "alpha needs at least two items")
+        return AlphaResult(None, n, k, none_k, none_k, N_("alpha needs at least two items"))
     if n < 2:
         return AlphaResult(None, n, k, none_k, none_k,
-                           "fewer than two respondents answered every item")
+                           N_("fewer than two respondents answered every item"))
     centred = complete - complete.mean(axis=0)
     c = (centred.T @ centred) / (n - 1)
     return alpha_from_covariance(c, n)
@@ -97,14 +99,14 @@ def alpha_from_covariance(c: object, n: int) -> AlphaResult:
     k = c.shape[0]
     none_k = (None,) * k
     if k < 2:
-        return AlphaResult(None, n, k, none_k, none_k, "alpha needs at least two items")
+        return AlphaResult(None, n, k, none_k, none_k, N_("alpha needs at least two items"))
     if n < 2:
         return AlphaResult(None, n, k, none_k, none_k,
-                           "fewer than two respondents answered every item")
+                           N_("fewer than two respondents answered every item"))
     diag = np.diag(c)
     total = float(c.sum())
     if total <= 1e-12 * max(1.0, float(np.abs(c).max())):
-        return AlphaResult(None, n, k, none_k, none_k, "zero variance of the total score")
+        return AlphaResult(None, n, k, none_k, none_k, N_("zero variance of the total score"))
     alpha = k / (k - 1) * (1.0 - diag.sum() / total)
     row = c.sum(axis=1)
     rest_var = total - 2.0 * row + diag

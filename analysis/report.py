@@ -5,6 +5,11 @@ computed from at least ``k_scores`` respondents; anything computed from fewer is
 replaced by a suppressed marker ``{"suppressed": true, "reason": "fewer than k=5
 responses"}`` -- never a number -- and no action candidate comes from a suppressed cell.
 
+Every sentence of the report (definitions, notes, reasons, the missing-data statement,
+the statistics modules' notes) is an ``N_``-marked English template said through the
+:class:`~analysis.wording.Wording` the builder is given, so a German reader gets a German
+report with the same numbers; keys and JSON field names never change with the language.
+
 The statistics come from a score engine (:mod:`analysis.engine`); this module only
 assembles them into rows, applies k, adjusts p-values and ranks the candidates.
 """
@@ -61,6 +66,28 @@ GAP_DEFINITIONS = {
     ),
     "perception-only": N_("no gap: perception-only (SERVPERF) scores"),
 }
+
+#: The answer columns as the missing-data statement names them (the JSON keeps the keys).
+_COLUMN_NAMES = {
+    "expectation": N_("expectation"),
+    "minimum": N_("minimum"),
+    "desired": N_("desired"),
+    "perception": N_("perception"),
+}
+
+_MISSING_STATEMENT = N_(
+    "Missing and not-applicable answers are left out, never imputed. Items: pairwise -- each item uses the "
+    "respondents who answered all of its columns ({columns}), so n can differ between items. Dimensions: a "
+    "respondent's score is the mean over the dimension's items they answered, if at least {fraction} of them. "
+    "Cronbach's alpha: listwise -- only respondents who answered every item of the dimension. Importance weights: "
+    "complete allocations (or, for ratings, each item's ratings). Counts below k={k} are suppressed."
+)
+
+
+def _said(note: str | None, wording: Wording) -> str | None:
+    """A statistics module's note (an ``N_``-marked sentence without placeholders, or None) in the reader's
+    language."""
+    return None if note is None else wording.gettext(note)
 
 
 # ----------------------------------------------------------------------------- rows
@@ -146,16 +173,17 @@ class _AlphaFields(TypedDict, total=False):
 
 
 def _reliability(alphas: dict[str, AlphaResult], keys: tuple[str, ...],
-                 k: int) -> tuple[dict[str, Reliability], _AlphaFields]:
+                 k: int, wording: Wording) -> tuple[dict[str, Reliability], _AlphaFields]:
     """Each alpha's block (suppressed when fewer than k answered every item), and the
     alphas again as the row's ``alpha_<column>`` fields."""
     blocks: dict[str, Reliability] = {}
     fields: _AlphaFields = {}
     for name, res in alphas.items():
         if res.n < k:
-            block = Reliability(n=suppressed(k), alpha=suppressed(k), items=suppressed(k))
+            block = Reliability(n=suppressed(k, wording), alpha=suppressed(k, wording),
+                                items=suppressed(k, wording))
         else:
-            block = Reliability(n=res.n, alpha=res.alpha, note=res.note, items=tuple(
+            block = Reliability(n=res.n, alpha=res.alpha, note=_said(res.note, wording), items=tuple(
                 AlphaItem(key=key, item_total=it, alpha_if_deleted=aid)
                 for key, it, aid in zip(keys, res.item_total, res.alpha_if_deleted, strict=True)))
         blocks[name] = block
@@ -186,8 +214,8 @@ def _cell(level: str, key: str, dimension: str, g: DifferenceSummary, row: _Scor
     )
 
 
-def _count(c: int, k: int) -> int | Suppressed:
-    return suppressed(k) if 0 < c < k else int(c)
+def _count(c: int, k: int, wording: Wording) -> int | Suppressed:
+    return suppressed(k, wording) if 0 < c < k else int(c)
 
 
 # ----------------------------------------------------------------------------- importance
@@ -203,7 +231,8 @@ class _Weights:
     item_means: list[float | None] | None = None
 
 
-def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int]], k: int) -> _Weights:
+def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int]], k: int,
+                wording: Wording) -> _Weights:
     """Importance block, dimension weights, item weights and item mean ratings."""
     imp = instrument.importance
     if imp is None or m.importance is None:
@@ -213,12 +242,13 @@ def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int
     if imp.kind == "allocation":
         w, n = allocation_weights(m.importance)
         if n < k or w is None:
-            return _Weights(Importance(kind="allocation", n=_count(n, k), weights=suppressed(k) if n else None))
+            return _Weights(Importance(kind="allocation", n=_count(n, k, wording),
+                                       weights=suppressed(k, wording) if n else None))
         block = Importance(
             kind="allocation", n=n, total=imp.total,
             weights={d.key: wd for d, wd in zip(dims, w, strict=True)},
             mean_points={d.key: wd * imp.total for d, wd in zip(dims, w, strict=True)},
-            source="mean share of each respondent's allocation (complete allocations only)",
+            source=wording.say(N_("mean share of each respondent's allocation (complete allocations only)")),
         )
         return _Weights(block, w, [w[dimension_of[j]] for j in range(len(instrument.items))])
     ratings = m.importance.copy()
@@ -228,7 +258,7 @@ def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int
     item_means = [v if c >= k else None for v, c in zip(means, counts, strict=True)]
     if w is None:
         return _Weights(Importance(kind="rating", weights=None,
-                                   note="a dimension has no item rated by at least k respondents"),
+                                   note=wording.say(N_("a dimension has no item rated by at least k respondents"))),
                         item_means=item_means)
     item_w: list[float] = []
     for j, mean in enumerate(item_means):
@@ -239,10 +269,10 @@ def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int
     block = Importance(
         kind="rating",
         weights={d.key: wd for d, wd in zip(dims, w, strict=True)},
-        item_means={it.key: (v if v is not None else suppressed(k))
+        item_means={it.key: (v if v is not None else suppressed(k, wording))
                     for it, v in zip(instrument.items, item_means, strict=True)},
-        source="dimension weight = mean of its items' mean ratings / sum over dimensions; "
-               "item weight = dimension weight x item mean rating / dimension mean rating",
+        source=wording.say(N_("dimension weight = mean of its items' mean ratings / sum over dimensions; "
+                              "item weight = dimension weight x item mean rating / dimension mean rating")),
     )
     return _Weights(block, w, item_w, item_means)
 
@@ -251,13 +281,13 @@ def _importance(instrument: Instrument, m: AnswerMatrices, groups: list[list[int
 
 
 def _overall(dim_rows: Sequence[DimensionRow | SuppressedRow], w: tuple[float, ...] | None,
-             has_gap: bool, k: int) -> Overall:
+             has_gap: bool, k: int, wording: Wording) -> Overall:
     rows = [r for r in dim_rows if isinstance(r, DimensionRow)]
     if len(rows) < len(dim_rows):
         # the overall mean of dimension means would give away the suppressed one
-        return Overall(unweighted=suppressed(k), weighted=suppressed(k),
-                       perception_unweighted=suppressed(k), perception_weighted=suppressed(k),
-                       note="a dimension is suppressed, so the overall scores are too")
+        hidden = suppressed(k, wording)
+        return Overall(unweighted=hidden, weighted=hidden, perception_unweighted=hidden, perception_weighted=hidden,
+                       note=wording.say(N_("a dimension is suppressed, so the overall scores are too")))
 
     def combine(values: list[float | None], weights: Sequence[float]) -> float | None:
         present = [v for v in values if v is not None]
@@ -273,14 +303,15 @@ def _overall(dim_rows: Sequence[DimensionRow | SuppressedRow], w: tuple[float, .
         weighted=combine(gaps, w) if has_gap and w is not None else None,
         perception_unweighted=combine(perceptions, eq),
         perception_weighted=combine(perceptions, w) if w is not None else None,
-        formula="unweighted = mean of the dimension mean gaps; weighted = sum over "
-                "dimensions of importance weight x dimension mean gap (weights sum to 1)",
+        formula=wording.say(N_("unweighted = mean of the dimension mean gaps; weighted = sum over "
+                               "dimensions of importance weight x dimension mean gap (weights sum to 1)")),
     )
 
 
 def _ipa(item_rows: Sequence[ItemRow | SuppressedRow], dim_rows: Sequence[DimensionRow | SuppressedRow],
-         weights: _Weights) -> ImportancePerformance | None:
-    """Importance-performance points: items (rated importance) or dimensions (allocation)."""
+         weights: _Weights, wording: Wording) -> ImportancePerformance | None:
+    """Importance-performance points: items (rated importance) or dimensions (allocation); the scales named in the
+    reader's language (``level`` and each point's ``quadrant`` are keys, and stay English)."""
     points: list[tuple[str, float, float]] = []
     if weights.item_means is not None:
         level = "item"
@@ -299,8 +330,8 @@ def _ipa(item_rows: Sequence[ItemRow | SuppressedRow], dim_rows: Sequence[Dimens
     res = importance_performance([p[1] for p in points], [p[2] for p in points])
     return ImportancePerformance(
         level=level,
-        importance_scale="mean rating" if level == "item" else "weight (share of points)",
-        performance="mean perception",
+        importance_scale=wording.say(N_("mean rating") if level == "item" else N_("weight (share of points)")),
+        performance=wording.say(N_("mean perception")),
         importance_mean=res.importance_mean,
         performance_mean=res.performance_mean,
         points=tuple(IPAPoint(key=key, importance=i, performance=p, quadrant=q)
@@ -309,29 +340,23 @@ def _ipa(item_rows: Sequence[ItemRow | SuppressedRow], dim_rows: Sequence[Dimens
 
 
 def _missing(instrument: Instrument, m: AnswerMatrices, engine: ScoreEngine, item_ok: list[bool],
-             k: int, min_fraction: float) -> MissingData:
+             k: int, min_fraction: float, wording: Wording) -> MissingData:
     cols = instrument.columns
-    statement = (
-        "Missing and not-applicable answers are left out, never imputed. Items: pairwise -- "
-        f"each item uses the respondents who answered all of its columns ({', '.join(cols)}), "
-        "so n can differ between items. Dimensions: a respondent's score is the mean over "
-        f"the dimension's items they answered, if at least {min_fraction:.0%} of them. "
-        "Cronbach's alpha: listwise -- only respondents who answered every item of the "
-        "dimension. Importance weights: complete allocations (or, for ratings, each item's "
-        f"ratings). Counts below k={k} are suppressed."
-    )
+    statement = wording.say(_MISSING_STATEMENT, columns=", ".join(wording.say(_COLUMN_NAMES[c]) for c in cols),
+                            fraction=wording.percent(min_fraction), k=k)
     nan_counts = engine.missing_answers()
     per_column: dict[str, LeftOut] = {}
     for c in cols:
         n_na = not_applicable_count(m, c)
-        per_column[c] = LeftOut(missing=_count(nan_counts[c] - n_na, k), not_applicable=_count(n_na, k))
+        per_column[c] = LeftOut(missing=_count(nan_counts[c] - n_na, k, wording),
+                                not_applicable=_count(n_na, k, wording))
     used_n = engine.items_used()
     per_item: list[ItemUse | SuppressedRow] = []
     for j, it in enumerate(instrument.items):
         if item_ok[j]:
             per_item.append(ItemUse(key=it.key, n_used=int(used_n[j]), n_excluded=int(m.n - used_n[j])))
         else:
-            per_item.append(SuppressedRow.below(k, it.key))
+            per_item.append(SuppressedRow.below(k, it.key, words=wording))
     return MissingData(statement=statement, answers_left_out=per_column, items=tuple(per_item))
 
 
@@ -454,6 +479,9 @@ def build_report(
         Significance level applied to the adjusted p-values.
     min_item_fraction : float
         A respondent's dimension score needs at least this fraction of its items.
+    wording : Wording
+        The language of the report's sentences and of the numbers in them (English by
+        default); the numbers in its fields are the same in every language.
 
     Returns
     -------
@@ -480,22 +508,23 @@ def build_report(
         "instrument": InstrumentRef(id=instrument.id, version=instrument.version, title=instrument.title),
         "format": instrument.format, "gap_definition": wording.say(GAP_DEFINITIONS[instrument.format]), "k_scores": k,
         "confidence": confidence, "alpha_level": alpha_level, "adjustment": adjustment,
-        "priority_formula": PRIORITY_FORMULA if has_gap else None,
+        "priority_formula": wording.say(PRIORITY_FORMULA) if has_gap else None,
     }
     if matrices.n < k:
+        hidden = suppressed(k, wording)
         return GapReport(
-            **head, n=suppressed(k), suppressed=True,
-            items=tuple(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it))
-                        for it in items),
-            dimensions=tuple(SuppressedRow.below(k, d.key, title=d.title) for d in dims),
-            overall=suppressed(k), importance=suppressed(k), ipa=None, candidates=(),
-            missing_data=MissingData(statement=suppressed(k).reason),
+            **head, n=hidden, suppressed=True,
+            items=tuple(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it),
+                                            words=wording) for it in items),
+            dimensions=tuple(SuppressedRow.below(k, d.key, title=d.title, words=wording) for d in dims),
+            overall=hidden, importance=hidden, ipa=None, candidates=(),
+            missing_data=MissingData(statement=hidden.reason),
             notes=(wording.say(N_("the whole report is suppressed: fewer than k respondents")),),
         )
 
     engine = score_engine(instrument, matrices, groups, min_item_fraction)
     notes: list[str] = []
-    weights = _importance(instrument, matrices, groups, k)
+    weights = _importance(instrument, matrices, groups, k, wording)
     if weights.dimensions is None or weights.items is None:
         rank_dim = [1.0 / len(dims)] * len(dims)
         rank_item = [1.0 / len(dims)] * len(items)
@@ -514,15 +543,16 @@ def build_report(
     item_cells: list[Cell] = []
     for j, it in enumerate(items):
         if not item_ok[j]:
-            item_rows.append(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it)))
+            item_rows.append(SuppressedRow.below(k, it.key, dimension=it.dimension, wording=item_wording(it),
+                                                 words=wording))
             continue
         fields = _score_fields(iscores, j, p_holm, p_bh)
         note: str | None
         if iscores.gap is not None:
-            note = iscores.gap[j].note
+            note = _said(iscores.gap[j].note, wording)
             item_cells.append(_cell("item", it.key, it.dimension, iscores.gap[j], fields, p_rank[j], rank_item[j]))
         else:
-            note = iscores.columns["perception"][j].note
+            note = _said(iscores.columns["perception"][j].note, wording)
         item_rows.append(ItemRow(
             key=it.key, dimension=it.dimension, wording=item_wording(it), n=item_n[j], note=note,
             importance_mean=weights.item_means[j] if weights.item_means is not None else None, **fields,
@@ -539,18 +569,18 @@ def build_report(
     dim_cells: list[Cell] = []
     for d, dim in enumerate(dims):
         if not dim_ok[d]:
-            dim_rows.append(SuppressedRow.below(k, dim.key, title=dim.title))
+            dim_rows.append(SuppressedRow.below(k, dim.key, title=dim.title, words=wording))
             continue
         keys = tuple(items[j].key for j in groups[d])
         fields = _score_fields(dscores, d, dp_holm, dp_bh)
-        reliability, alpha_fields = _reliability(engine.dimension_alphas(d), keys, k)
+        reliability, alpha_fields = _reliability(engine.dimension_alphas(d), keys, k, wording)
         if dscores.gap is not None:
             dim_cells.append(_cell("dimension", dim.key, dim.key, dscores.gap[d], fields, dp_rank[d],
                                    rank_dim[d], title=dim.title))
         dim_rows.append(DimensionRow(
             key=dim.key, title=dim.title, n=dim_n[d], items=keys, reliability=reliability,
             importance_weight=dim_weights[dim.key] if isinstance(dim_weights, dict) else None,
-            note=dscores.gap[d].note if dscores.gap is not None else UNSET,
+            note=_said(dscores.gap[d].note, wording) if dscores.gap is not None else UNSET,
             **fields, **alpha_fields,
         ))
 
@@ -573,8 +603,8 @@ def build_report(
 
     return GapReport(
         **head, n=matrices.n, suppressed=False, items=tuple(item_rows), dimensions=tuple(dim_rows),
-        overall=_overall(dim_rows, weights.dimensions, has_gap, k), importance=weights.block,
-        ipa=_ipa(item_rows, dim_rows, weights), candidates=candidates,
-        missing_data=_missing(instrument, matrices, engine, item_ok, k, min_item_fraction),
+        overall=_overall(dim_rows, weights.dimensions, has_gap, k, wording), importance=weights.block,
+        ipa=_ipa(item_rows, dim_rows, weights, wording), candidates=candidates,
+        missing_data=_missing(instrument, matrices, engine, item_ok, k, min_item_fraction, wording),
         notes=tuple(notes),
     )

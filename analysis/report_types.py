@@ -6,7 +6,9 @@ conventions keep it the shape it has always had:
 * A number computed from fewer than k respondents is never a number: it is a
   :class:`Suppressed` marker, ``{"suppressed": true, "reason": "fewer than k=5
   responses"}``, and a whole row below k is a :class:`SuppressedRow` (its key, its
-  dimension or title, and the marker's two fields).
+  dimension or title, and the marker's two fields). ``suppressed`` is what a script
+  tests; ``reason`` is a sentence for people, in the report's language like its other
+  sentences (``"weniger als k=5 Antworten"`` in a German report).
 * A field that a report format does not have (``mean_expectation`` in a
   zone-of-tolerance report, every gap field in a perception-only one) is ``UNSET`` and
   left out of the JSON, so the browser's tables show only the columns a report has.
@@ -17,7 +19,11 @@ statistics convert at their boundary (:func:`analysis.moments.finite`).
 
 from __future__ import annotations
 
+import re
+
 from msgspec import UNSET, Struct, UnsetType
+
+from analysis.wording import ENGLISH, N_, Wording
 
 __all__ = [
     "Estimate",
@@ -60,7 +66,9 @@ __all__ = [
     "Suppressed",
     "SuppressedRow",
     "UnsetType",
+    "SUPPRESSED_REASON",
     "suppressed",
+    "suppression_reason",
 ]
 
 
@@ -82,9 +90,21 @@ class Suppressed(ReportStruct, frozen=True, kw_only=True):
     reason: str
 
 
-def suppressed(k: int) -> Suppressed:
-    """The marker for a value computed from fewer than ``k`` respondents."""
-    return Suppressed(reason=f"fewer than k={k} responses")
+#: Why a value is missing, as the report states it; ``k`` is written as the setting is (``k=10000``).
+SUPPRESSED_REASON = N_("fewer than k={k} responses")
+_ENGLISH_REASON = re.compile(r"fewer than k=(\d+) responses")
+
+
+def suppressed(k: int, wording: Wording = ENGLISH) -> Suppressed:
+    """The marker for a value computed from fewer than ``k`` respondents, its reason in ``wording``'s language."""
+    return Suppressed(reason=wording.say(SUPPRESSED_REASON, k=k))
+
+
+def suppression_reason(reason: str, wording: Wording) -> str:
+    """``reason`` said in ``wording``'s language when it is the English :data:`SUPPRESSED_REASON` (as data
+    assembled outside a report carries it, e.g. a trend series' waves); any other text as it is."""
+    found = _ENGLISH_REASON.fullmatch(reason)
+    return wording.say(SUPPRESSED_REASON, k=int(found.group(1))) if found else reason
 
 
 class SuppressedRow(ReportStruct, frozen=True, kw_only=True):
@@ -99,9 +119,11 @@ class SuppressedRow(ReportStruct, frozen=True, kw_only=True):
 
     @classmethod
     def below(cls, k: int, key: str, *, dimension: str | UnsetType = UNSET,
-              title: str | UnsetType = UNSET, wording: str | UnsetType = UNSET) -> SuppressedRow:
-        """The row ``key`` suppressed for falling below ``k``."""
-        return cls(key=key, dimension=dimension, title=title, wording=wording, reason=suppressed(k).reason)
+              title: str | UnsetType = UNSET, wording: str | UnsetType = UNSET,
+              words: Wording = ENGLISH) -> SuppressedRow:
+        """The row ``key`` suppressed for falling below ``k`` (``wording``: the item's statement; ``words``: the
+        language of the reason)."""
+        return cls(key=key, dimension=dimension, title=title, wording=wording, reason=suppressed(k, words).reason)
 
 
 class InstrumentRef(ReportStruct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's own name for a marker the extractor knows
@@ -53,6 +54,19 @@ class Wording:
 
     def num(self, value: float, digits: int = 2, *, signed: bool = False) -> str:
         return self.number(value, digits, signed)
+
+    def day(self, value: str | date) -> str:
+        """A calendar day (an ISO ``2026-09-01`` or a :class:`~datetime.date`) the reader's way: the order is
+        the catalog's (``01.09.2026`` in German), English keeps the ISO date; text that is no date is kept."""
+        try:
+            found = value if isinstance(value, date) else date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+        return self.say(_DAY, year=f"{found.year:04d}", month=f"{found.month:02d}", day=f"{found.day:02d}")
+
+
+# A translator orders the parts (German "{day}.{month}.{year}"); the parts are already zero-padded digits.
+_DAY = N_("{year}-{month}-{day}")
 
 
 ENGLISH = Wording()

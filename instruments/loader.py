@@ -57,7 +57,7 @@ from typing import Any, Literal, cast
 
 import msgspec
 
-from instruments.errors import FieldError, InstrumentError
+from instruments.errors import N_, FieldError, InstrumentError
 from instruments.schema import FORMAT_COLUMNS, Instrument, Text
 from instruments.translations import LANGUAGE_TAG, translation_errors
 
@@ -103,7 +103,7 @@ def load_instrument_file(path: str | os.PathLike[str]) -> Instrument:
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in (".toml", ".json"):
         raise InstrumentError(
-            name, [FieldError(field="", reason="file name must end in .toml or .json")]
+            name, [FieldError(field="", reason=N_("file name must end in .toml or .json"))]
         )
     with open(path, "rb") as f:
         data = f.read(MAX_INSTRUMENT_BYTES + 1)
@@ -123,12 +123,12 @@ def load_instrument_bytes(
         raise ValueError(f"fmt must be 'toml' or 'json', not {fmt!r}")
     if len(data) > MAX_INSTRUMENT_BYTES:
         raise InstrumentError(
-            name, [FieldError(field="", reason=f"larger than {MAX_INSTRUMENT_BYTES} bytes")]
+            name, [FieldError(field="", reason=N_("larger than {limit} bytes", limit=MAX_INSTRUMENT_BYTES))]
         )
     raw = _parse_toml(data, name) if fmt == "toml" else _parse_json(data, name)
     if not isinstance(raw, dict):
         raise InstrumentError(
-            name, [FieldError(field="", reason="the document must be an object (a table)")]
+            name, [FieldError(field="", reason=N_("the document must be an object (a table)"))]
         )
     try:
         instrument = msgspec.convert(raw, Instrument)
@@ -169,34 +169,36 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
         errors.append(FieldError(field=field, reason=reason))
 
     if not instrument.version.strip():
-        add("version", "must not be empty")
+        add("version", N_("must not be empty"))
     if not LANGUAGE_TAG.match(instrument.language):
-        add("language", f"{instrument.language!r} is not a language tag such as 'en' or 'de-CH'")
+        add("language", N_("{language!r} is not a language tag such as 'en' or 'de-CH'", language=instrument.language))
 
     scale = instrument.scale
     if not MIN_SCALE_POINTS <= scale.points <= MAX_SCALE_POINTS:
         add(
             "scale.points",
-            f"a scale has {MIN_SCALE_POINTS} to {MAX_SCALE_POINTS} points, not {scale.points}",
+            N_("a scale has {low} to {high} points, not {points}",
+               low=MIN_SCALE_POINTS, high=MAX_SCALE_POINTS, points=scale.points),
         )
     for label in ("low_label", "high_label", "not_applicable_label"):
         if not getattr(scale, label).strip():
-            add(f"scale.{label}", "must not be empty")
+            add(f"scale.{label}", N_("must not be empty"))
 
     if not instrument.dimensions and not instrument.measures:
-        add("dimensions", "an instrument needs at least one dimension")
+        add("dimensions", N_("an instrument needs at least one dimension"))
     dimension_at: dict[str, int] = {}
     for i, dim in enumerate(instrument.dimensions):
         if dim.key in dimension_at:
             add(
                 f"dimensions[{i}].key",
-                f"duplicate dimension key {dim.key!r} (also dimensions[{dimension_at[dim.key]}])",
+                N_("duplicate dimension key {key!r} (also dimensions[{first}])",
+                   key=dim.key, first=dimension_at[dim.key]),
             )
         else:
             dimension_at[dim.key] = i
 
     if not instrument.items and not instrument.measures:
-        add("items", "an instrument needs at least one item")
+        add("items", N_("an instrument needs at least one item"))
     columns = FORMAT_COLUMNS[instrument.format]
     item_at: dict[str, int] = {}
     used_dimensions: set[str] = set()
@@ -204,7 +206,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
         if item.key in item_at:
             add(
                 f"items[{i}].key",
-                f"duplicate item key {item.key!r} (also items[{item_at[item.key]}])",
+                N_("duplicate item key {key!r} (also items[{first}])", key=item.key, first=item_at[item.key]),
             )
         else:
             item_at[item.key] = i
@@ -214,24 +216,25 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
             known = ", ".join(dimension_at) or "none defined"
             add(
                 f"items[{i}].dimension",
-                f"unknown dimension {item.dimension!r} (dimensions: {known})",
+                N_("unknown dimension {dimension!r} (dimensions: {known})", dimension=item.dimension, known=known),
             )
         for column in columns:
             if column not in item.statements:
                 add(
                     f"items[{i}].statements.{column}",
-                    f"missing: format {instrument.format!r} asks for the {column!r} column",
+                    N_("missing: format {format!r} asks for the {column!r} column",
+                       format=instrument.format, column=column),
                 )
         for column in item.statements:
             if column not in columns:
                 add(
                     f"items[{i}].statements.{column}",
-                    f"format {instrument.format!r} has no {column!r} column"
-                    f" (its columns: {', '.join(columns)})",
+                    N_("format {format!r} has no {column!r} column (its columns: {columns})",
+                       format=instrument.format, column=column, columns=', '.join(columns)),
                 )
     for key, i in dimension_at.items():
         if instrument.items and key not in used_dimensions:
-            add(f"dimensions[{i}]", f"dimension {key!r} has no items")
+            add(f"dimensions[{i}]", N_("dimension {key!r} has no items", key=key))
 
     importance = instrument.importance
     if importance is not None:
@@ -239,17 +242,16 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
             if instrument.format not in GAP_FORMATS:
                 add(
                     "importance.kind",
-                    f"an allocation weights gap scores; format {instrument.format!r} has no"
-                    " gap (use kind = \"rating\" or a gap format)",
+                    N_("an allocation weights gap scores; format {format!r} has no gap (use kind = \"rating\" or a gap format)", format=instrument.format),
                 )
             if importance.total < 1:
-                add("importance.total", f"must be at least 1, not {importance.total}")
+                add("importance.total", N_("must be at least 1, not {expected}", expected=importance.total))
         else:
             if importance.total != 100:
-                add("importance.total", "only an allocation has a total; remove it")
+                add("importance.total", N_("only an allocation has a total; remove it"))
             for label in ("low_label", "high_label"):
                 if not getattr(importance, label).strip():
-                    add(f"importance.{label}", "must not be empty")
+                    add(f"importance.{label}", N_("must not be empty"))
 
     _check_unique(
         [s.key for s in instrument.satisfaction], "satisfaction", "satisfaction key", add
@@ -259,7 +261,7 @@ def validate_instrument(instrument: Instrument) -> list[FieldError]:
         if not 1 <= prompt.max_length <= MAX_TEXT_LENGTH:
             add(
                 f"free_text[{i}].max_length",
-                f"must be 1 to {MAX_TEXT_LENGTH}, not {prompt.max_length}",
+                N_("must be 1 to {limit}, not {given}", limit=MAX_TEXT_LENGTH, given=prompt.max_length),
             )
     _check_measures(instrument, add)
     errors.extend(translation_errors(instrument))
@@ -281,21 +283,23 @@ def _check_measures(instrument: Instrument, add: Any) -> None:
         if len(measure.labels) != want:
             what = {"csat": "one per point 1..5", "effort": "one per point 1..7",
                     "nps": "the anchors of 0 and 10", "minutes": "none: minutes are a number"}[measure.kind]
-            add(f"measures[{i}].labels", f"a {measure.kind} measure has {want} labels ({what}), not {len(measure.labels)}")
+            add(f"measures[{i}].labels", N_("a {kind} measure has {want} labels ({what}), not {given}",
+                                            kind=measure.kind, want=want, what=what, given=len(measure.labels)))
         if measure.kind == "minutes":
             if not 1 <= measure.max <= MAX_MINUTES:
-                add(f"measures[{i}].max", f"must be 1 to {MAX_MINUTES}, not {measure.max}")
+                add(f"measures[{i}].max", N_("must be 1 to {limit}, not {given}", limit=MAX_MINUTES, given=measure.max))
         elif measure.max != 10_000:
-            add(f"measures[{i}].max", "only a minutes measure has a maximum; remove it")
+            add(f"measures[{i}].max", N_("only a minutes measure has a maximum; remove it"))
     if instrument.measures and not instrument.items and instrument.importance is not None:
-        add("importance", "an instrument without items has nothing to weight; remove the importance section")
+        add("importance", N_("an instrument without items has nothing to weight; remove the importance section"))
 
 
 def _check_unique(keys: list[str], section: str, what: str, add: Any) -> None:
     seen: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key in seen:
-            add(f"{section}[{i}].key", f"duplicate {what} {key!r} (also {section}[{seen[key]}])")
+            add(f"{section}[{i}].key", N_("duplicate {what} {key!r} (also {section}[{first}])",
+                                          what=what, key=key, section=section, first=seen[key]))
         else:
             seen[key] = i
 
@@ -305,19 +309,21 @@ def _parse_toml(data: bytes, name: str) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InstrumentError(
-            name, [FieldError(field="", reason=f"not UTF-8 text (byte {exc.start})")]
+            name, [FieldError(field="", reason=N_("not UTF-8 text (byte {byte})", byte=exc.start))]
         ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InstrumentError(name, [FieldError(field="", reason=f"invalid TOML: {exc}")]) from None
+        raise InstrumentError(name, [FieldError(field="", reason=N_("invalid TOML: {reason}",
+                                                                    reason=str(exc)))]) from None
 
 
 def _parse_json(data: bytes, name: str) -> Any:
     try:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
-        raise InstrumentError(name, [FieldError(field="", reason=f"invalid JSON: {exc}")]) from None
+        raise InstrumentError(name, [FieldError(field="", reason=N_("invalid JSON: {reason}",
+                                                                    reason=str(exc)))]) from None
 
 
 # "Message - at `$.a[0].b`" or "Message - at `key` in `$.a[0].b`" (an invalid dict key).
@@ -342,8 +348,8 @@ def _translate(message: str, raw: Any) -> FieldError:
     named = _FIELD_NAMED.match(msg)
     if named:
         field = _join(path, named["f"])
-        reason = "required field is missing" if named["what"] == "missing required" else "unknown field"
-        return FieldError(field=field, reason=reason)
+        missing = named["what"] == "missing required"
+        return FieldError(field=field, reason=N_("required field is missing") if missing else N_("unknown field"))
 
     enum = _BAD_ENUM.match(msg)
     if enum and is_key:
@@ -351,21 +357,21 @@ def _translate(message: str, raw: Any) -> FieldError:
         value = enum["v"].strip("'\"")
         return FieldError(
             field=_join(path, value),
-            reason=f"unknown column {value!r} (columns: {', '.join(_ALL_COLUMNS)})",
+            reason=N_("unknown column {value!r} (columns: {columns})", value=value, columns=', '.join(_ALL_COLUMNS)),
         )
     if enum:
         allowed = _ALLOWED_VALUES.get(path)
-        extra = f" (one of: {', '.join(allowed)})" if allowed else ""
-        return FieldError(field=path, reason=f"invalid value {enum['v']}{extra}")
+        if allowed:
+            return FieldError(field=path, reason=N_("invalid value {value} (one of: {allowed})", value=enum["v"],
+                                                    allowed=", ".join(allowed)))
+        return FieldError(field=path, reason=N_("invalid value {value}", value=enum["v"]))
 
     if msg.startswith("Expected `str` matching regex") and _KEY_RULE in msg:
-        reason = "a key is 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
-        return FieldError(field=path, reason=reason)
+        return FieldError(field=path, reason=N_("a key is 1-64 lowercase letters, digits, '-' or '_', starting with "
+                                                "a letter or digit"))
     reason = msg.replace("`", "")
     reason = reason[:1].lower() + reason[1:]
-    if is_key:
-        reason = f"invalid key: {reason}"
-    return FieldError(field=path, reason=reason)
+    return FieldError(field=path, reason=N_("invalid key: {reason}", reason=reason) if is_key else reason)
 
 
 def _join(path: str, name: str) -> str:
@@ -447,6 +453,7 @@ def _load_builtin(instrument_id: str) -> Instrument:
     if instrument.id != instrument_id:
         raise InstrumentError(
             name,
-            [FieldError(field="id", reason=f"a built-in's id must match its file name, {instrument_id!r}")],
+            [FieldError(field="id", reason=N_("a built-in's id must match its file name, {instrument_id!r}",
+                                              instrument_id=instrument_id))],
         )
     return instrument

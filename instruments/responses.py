@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from instruments.schema import MEASURE_RANGES, Instrument
 
 __all__ = ["FieldError", "validate_answers"]
@@ -54,12 +54,13 @@ def validate_answers(instrument: Instrument, answers: Any) -> list[FieldError]:
     """
     errors: list[FieldError] = []
     if not isinstance(answers, dict):
-        return [FieldError(field="", reason="answers must be an object")]
+        return [FieldError(field="", reason=N_("answers must be an object"))]
     sections = cast("dict[Any, Any]", answers)
     for key in sections:
         if key not in _SECTIONS:
             errors.append(
-                FieldError(field=str(key), reason=f"unknown section (sections: {', '.join(_SECTIONS)})")
+                FieldError(field=str(key), reason=N_("unknown section (sections: {sections})",
+                                                     sections=', '.join(_SECTIONS)))
             )
     _check_items(instrument, sections.get("items"), errors)
     _check_importance(instrument, sections.get("importance", _MISSING), errors)
@@ -79,7 +80,7 @@ def _add(errors: list[FieldError], field: str, reason: str) -> None:
 def _section(value: Any, name: str, errors: list[FieldError]) -> dict[Any, Any] | None:
     # Decoded JSON: the keys are str, the values anything.
     if not isinstance(value, dict):
-        _add(errors, name, "must be an object")
+        _add(errors, name, N_("must be an object"))
         return None
     return cast("dict[Any, Any]", value)
 
@@ -89,33 +90,34 @@ def _check_point(
 ) -> None:
     if value is None:
         if not allow_null:
-            _add(errors, field, "an answer is required here (not applicable is not allowed)")
+            _add(errors, field, N_("an answer is required here (not applicable is not allowed)"))
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        _add(errors, field, f"must be a whole number from 1 to {points}, not {_kind(value)}")
+        _add(errors, field, N_("must be a whole number from 1 to {points}, not {kind}",
+                               points=points, kind=_kind(value)))
     elif not 1 <= value <= points:
-        _add(errors, field, f"must be from 1 to {points}, not {value}")
+        _add(errors, field, N_("must be from 1 to {points}, not {value}", points=points, value=value))
 
 
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "true/false"
+        return N_("true/false")
     if isinstance(value, float):
-        return f"the decimal {value!r}"
+        return N_("the decimal {value}", value=value)
     if isinstance(value, str):
-        return "text"
+        return N_("text")
     if isinstance(value, (list, tuple)):
-        return "a list"
+        return N_("a list")
     if isinstance(value, dict):
-        return "an object"
+        return N_("an object")
     return type(value).__name__
 
 
 def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
     if value is None:
-        _add(errors, "items", "required: the answers to the items")
+        _add(errors, "items", N_("required: the answers to the items"))
         return
     answers = _section(value, "items", errors)
     if answers is None:
@@ -128,10 +130,10 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
         row = answers.get(item.key, _MISSING)
         if row is _MISSING:
             for column in columns:
-                _add(errors, f"items.{item.key}.{column}", "missing answer")
+                _add(errors, f"items.{item.key}.{column}", N_("missing answer"))
             continue
         if not isinstance(row, dict):
-            _add(errors, f"items.{item.key}", "must be an object of column answers")
+            _add(errors, f"items.{item.key}", N_("must be an object of column answers"))
             continue
         given = cast("dict[Any, Any]", row)
         found += 1
@@ -143,7 +145,7 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
             field = f"items.{item.key}.{column}"
             if point is _MISSING:
                 complete = False
-                _add(errors, field, "missing answer")
+                _add(errors, field, N_("missing answer"))
             else:
                 _check_point(point, field, points, errors, allow_null=allow_null)
         # Every required column present and no more keys than columns: nothing unknown.
@@ -153,44 +155,44 @@ def _check_items(instrument: Instrument, value: Any, errors: list[FieldError]) -
                     _add(
                         errors,
                         f"items.{item.key}.{column}",
-                        f"unknown column (this instrument asks for: {', '.join(columns)})",
+                        N_("unknown column (this instrument asks for: {columns})", columns=', '.join(columns)),
                     )
     if len(answers) > found:
         known = {item.key for item in instrument.items}
         for key in answers:
             if key not in known:
-                _add(errors, f"items.{key}", "unknown item")
+                _add(errors, f"items.{key}", N_("unknown item"))
 
 
 def _check_importance(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
     importance = instrument.importance
     if importance is None:
         if value is not _MISSING:
-            _add(errors, "importance", "this instrument does not ask for importance")
+            _add(errors, "importance", N_("this instrument does not ask for importance"))
         return
     if value is _MISSING or value is None:
-        _add(errors, "importance", "required: this instrument asks for importance")
+        _add(errors, "importance", N_("required: this instrument asks for importance"))
         return
     given = _section(value, "importance", errors)
     if given is None:
         return
     if importance.kind == "allocation":
         keys = [d.key for d in instrument.dimensions]
-        what = "dimension"
+        unknown = N_("unknown dimension")
         all_valid = True
         total = 0
         for key in keys:
             field = f"importance.{key}"
             if key not in given:
-                _add(errors, field, "missing: give every dimension its points (0 is allowed)")
+                _add(errors, field, N_("missing: give every dimension its points (0 is allowed)"))
                 all_valid = False
                 continue
             points = given[key]
             if isinstance(points, bool) or not isinstance(points, int):
-                _add(errors, field, f"points must be a whole number, not {_kind(points)}")
+                _add(errors, field, N_("points must be a whole number, not {kind}", kind=_kind(points)))
                 all_valid = False
             elif points < 0:
-                _add(errors, field, f"points cannot be negative ({points})")
+                _add(errors, field, N_("points cannot be negative ({points})", points=points))
                 all_valid = False
             else:
                 total += points
@@ -198,21 +200,22 @@ def _check_importance(instrument: Instrument, value: Any, errors: list[FieldErro
             _add(
                 errors,
                 "importance",
-                f"the points add up to {total}; they must add up to exactly {importance.total}",
+                N_("the points add up to {total}; they must add up to exactly {expected}",
+                   total=total, expected=importance.total),
             )
     else:
         keys = [item.key for item in instrument.items]
-        what = "item"
+        unknown = N_("unknown item")
         for key in keys:
             field = f"importance.{key}"
             if key not in given:
-                _add(errors, field, "missing importance rating")
+                _add(errors, field, N_("missing importance rating"))
             else:
                 _check_point(given[key], field, instrument.scale.points, errors)
     known = set(keys)
     for key in given:
         if key not in known:
-            _add(errors, f"importance.{key}", f"unknown {what}")
+            _add(errors, f"importance.{key}", unknown)
 
 
 def _check_satisfaction(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
@@ -225,7 +228,7 @@ def _check_satisfaction(instrument: Instrument, value: Any, errors: list[FieldEr
     for key, answer in given.items():
         field = f"satisfaction.{key}"
         if key not in known:
-            _add(errors, field, "unknown satisfaction item")
+            _add(errors, field, N_("unknown satisfaction item"))
         else:
             _check_point(answer, field, instrument.scale.points, errors)
 
@@ -240,22 +243,23 @@ def _check_comments(instrument: Instrument, value: Any, errors: list[FieldError]
     for key, text in given.items():
         field = f"comments.{key}"
         if key not in limits:
-            _add(errors, field, "unknown text prompt")
+            _add(errors, field, N_("unknown text prompt"))
         elif not isinstance(text, str):
-            _add(errors, field, f"must be text, not {_kind(text)}")
+            _add(errors, field, N_("must be text, not {kind}", kind=_kind(text)))
         elif len(text) > limits[key]:
-            _add(errors, field, f"{len(text)} characters; at most {limits[key]} are allowed")
+            _add(errors, field, N_("{length} characters; at most {limit} are allowed",
+                                   length=len(text), limit=limits[key]))
 
 
 def _check_measures(instrument: Instrument, value: Any, errors: list[FieldError]) -> None:
     measures = instrument.measures
     if not measures:
         if value is not _MISSING:
-            _add(errors, "measures", "this instrument has no measures")
+            _add(errors, "measures", N_("this instrument has no measures"))
         return
     if value is _MISSING or value is None:
         if any(not m.optional for m in measures):
-            _add(errors, "measures", "required: the answers to the experience questions")
+            _add(errors, "measures", N_("required: the answers to the experience questions"))
         return
     given = _section(value, "measures", errors)
     if given is None:
@@ -264,15 +268,16 @@ def _check_measures(instrument: Instrument, value: Any, errors: list[FieldError]
         field = f"measures.{measure.key}"
         answer = given.get(measure.key)
         low, high = (0, measure.max) if measure.kind == "minutes" else MEASURE_RANGES[measure.kind]
-        what = "a whole number of minutes" if measure.kind == "minutes" else "a whole number"
+        what = N_("a whole number of minutes") if measure.kind == "minutes" else N_("a whole number")
         if answer is None:
             if not measure.optional:
-                _add(errors, field, "an answer is required here")
+                _add(errors, field, N_("an answer is required here"))
         elif isinstance(answer, bool) or not isinstance(answer, int):
-            _add(errors, field, f"must be {what} from {low} to {high}, not {_kind(answer)}")
+            _add(errors, field, N_("must be {what} from {low} to {high}, not {kind}", what=what, low=low, high=high,
+                                   kind=_kind(answer)))
         elif not low <= answer <= high:
-            _add(errors, field, f"must be from {low} to {high}, not {answer}")
+            _add(errors, field, N_("must be from {low} to {high}, not {answer}", low=low, high=high, answer=answer))
     known = {m.key for m in measures}
     for key in given:
         if key not in known:
-            _add(errors, f"measures.{key}", "unknown measure")
+            _add(errors, f"measures.{key}", N_("unknown measure"))

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, cast
 
 import msgspec
 
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from instruments.schema import TRANSLATABLE, Instrument
 
 __all__ = ["LANGUAGE_TAG", "find_language", "localize", "translation_errors"]
@@ -84,13 +84,14 @@ def translation_errors(instrument: Instrument) -> list[FieldError]:
     declared: dict[str, int] = {}
     for i, lang in enumerate(instrument.languages):
         if not LANGUAGE_TAG.match(lang):
-            add(f"languages[{i}]", f"{lang!r} is not a language tag such as 'en' or 'de-CH'")
+            add(f"languages[{i}]", N_("{lang!r} is not a language tag such as 'en' or 'de-CH'", lang=lang))
         elif lang.lower() in declared:
-            add(f"languages[{i}]", f"{lang!r} is listed twice (also languages[{declared[lang.lower()]}])")
+            add(f"languages[{i}]", N_("{lang!r} is listed twice (also languages[{first}])",
+                                      lang=lang, first=declared[lang.lower()]))
         else:
             declared[lang.lower()] = i
     if instrument.languages and instrument.language not in instrument.languages:
-        add("languages", f"must include the primary language {instrument.language!r}")
+        add("languages", N_("must include the primary language {language!r}", language=instrument.language))
     offered = ", ".join(instrument.offered_languages)
 
     slots = list(_slots(instrument))
@@ -98,37 +99,38 @@ def translation_errors(instrument: Instrument) -> list[FieldError]:
     for lang, table in instrument.translations.items():
         where = f"translations.{lang}"
         if lang == instrument.language:
-            add(where, f"{lang!r} is the primary language: its texts are the instrument's own fields")
+            add(where, N_("{lang!r} is the primary language: its texts are the instrument's own fields", lang=lang))
             continue
         if lang not in instrument.offered_languages:
-            add(where, f"language {lang!r} is not declared in languages (declared: {offered})")
+            add(where, N_("language {lang!r} is not declared in languages (declared: {offered})",
+                          lang=lang, offered=offered))
             continue
         given: set[tuple[str, ...]] = set()
         for path, value in _leaves(table, ()):
             field = ".".join((where, *path))
             if path not in known:
-                add(field, f"unknown field: the instrument has no such text to translate into {lang!r}")
+                add(field, N_("unknown field: the instrument has no such text to translate into {lang!r}", lang=lang))
             elif (count := known[path].length) is not None:
                 texts = cast("list[Any]", value) if isinstance(value, list) else []
                 if len(texts) != count or not all(isinstance(t, str) and t.strip() for t in texts):
-                    add(field, f"must list {count} non-empty texts, one for each of the primary language's")
+                    add(field, N_("must list {count} non-empty texts, one for each of the primary language's",
+                                  count=count))
                 else:
                     given.add(path)
             elif not isinstance(value, str):
-                add(field, f"must be text, not {type(value).__name__}")
+                add(field, N_("must be text, not {kind}", kind=type(value).__name__))
             elif len(value) > MAX_TEXT:
-                add(field, f"longer than {MAX_TEXT} characters")
+                add(field, N_("longer than {limit} characters", limit=MAX_TEXT))
             elif value.strip():
                 given.add(path)
         for slot in slots:
             if slot.required and slot.path not in given:
                 add(".".join((where, *slot.path)),
-                    f"missing: language {lang!r} is declared, so this text needs its {lang!r} wording"
-                    f" (in {instrument.language!r}: {_excerpt(slot.text)})")
+                    N_("missing: language {lang!r} is declared, so this text needs its {lang!r} wording (in {language!r}: {excerpt})", lang=lang, language=instrument.language, excerpt=_excerpt(slot.text)))
     for lang in instrument.offered_languages:
         if lang != instrument.language and lang not in instrument.translations:
             add(f"translations.{lang}",
-                f"missing: language {lang!r} is declared but has no [translations.{lang}] table")
+                N_("missing: language {lang!r} is declared but has no [translations.{lang}] table", lang=lang))
     return errors
 
 

@@ -5,7 +5,9 @@ Closing the loop is computed on read, never stored: for a *done* item whose base
 wave (the wave its candidate came from) has a later closed wave of the same instrument
 version for the same service, the declared target's score is compared between the two
 waves with a Welch interval (:func:`analysis.change.build_change_report`) and the
-verdict comes from the interval alone (:func:`verdict`).
+verdict comes from the interval alone (:func:`verdict`). The verdict is a key (``improved``) the
+pages name in their own language; the outcome's sentences (how the verdict is decided, why there is none
+yet, the interval's note, a suppression's reason) are said in the reader's language (:func:`outcome`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from analysis.matrices import AnswerMatrices
 from analysis.report_types import UNSET, ChangeReport, ChangeRow, GapReport, SuppressedRow, UnsetType
 from analysis.stats import respondent_means, summarize_columns
 from instruments import Instrument
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service.errors import Problem
+from service.i18n import DEFAULT_LOCALE, localize, wording
 from service.lru import LRUCache
 from service.queries import actions as q
 from service.queries import services as services_q
@@ -64,14 +67,15 @@ METRIC_DEFINITIONS = {
         "(00:00 UTC) of the day the thread was opened to the first staff message. Threads keep "
         "only their opening date, for the author's anonymity, so this can overstate by up to a day."
     ),
-    "verdict": (
+    # Plain text (the dashboard's definitions are encoded as they are), marked for the outcome's reader.
+    "verdict": str(N_(
         "Change = mean score in the later wave − mean in the baseline wave (gap: perception − "
         "expectation or minimum; perception for perception-only instruments), with a 95% Welch "
         "interval (waves are independent samples). improved: the whole interval is above 0; "
         "worsened: the whole interval is below 0; otherwise no detectable change. Fewer than k "
         "responses in either wave for the target: not enough responses. The point estimate alone "
         "never decides."
-    ),
+    )),
 }
 
 
@@ -151,35 +155,40 @@ def _wave_ref(w: Baseline) -> WaveRef:
     return WaveRef(id=str(w.id), title=w.title, closes_on=w.closes_on.isoformat())
 
 
-async def outcome(state: Any, db: asyncpg.Connection, item: ActionItem) -> Outcome | None:
-    """The measured outcome of a done item, or a statement of why there is none yet."""
+async def outcome(state: Any, db: asyncpg.Connection, item: ActionItem, *,
+                  language: str = DEFAULT_LOCALE) -> Outcome | None:
+    """The measured outcome of a done item, or a statement of why there is none yet; its sentences in
+    ``language`` (:func:`service.i18n.report_language`), its keys and numbers the same in every language."""
     if item.status != "done":
         return None
     if item.campaign_id is None or item.expected is None:
-        return Outcome(state="not-measurable",
-                       explanation="No baseline wave and expected effect were declared for this item.")
+        return Outcome(state="not-measurable", explanation=localize(
+            N_("No baseline wave and expected effect were declared for this item."), language))
     baseline = await q.select_wave(db, campaign_id=item.campaign_id)
     if baseline is None:
-        return Outcome(state="not-measurable", explanation="The baseline wave no longer exists.")
+        return Outcome(state="not-measurable",
+                       explanation=localize(N_("The baseline wave no longer exists."), language))
     # A thread's item may name a baseline wave that is still open: its answers are not
     # released until it closes, and neither is anything computed from them.
     later = await q.select_later_wave(db, baseline=baseline) if baseline.status == "closed" else None
     if later is None:
-        return Outcome(state="waiting", baseline=_wave_ref(baseline),
-                       explanation="Measured when a later wave of the same survey closes for this service."
-                       if baseline.status == "closed" else
-                       "Measured once the baseline wave has closed and a later wave of the same survey closes "
-                       "after it.")
-    changes = await _change_report(state, db, baseline, later)
+        return Outcome(state="waiting", baseline=_wave_ref(baseline), explanation=localize(
+            N_("Measured when a later wave of the same survey closes for this service.")
+            if baseline.status == "closed" else
+            N_("Measured once the baseline wave has closed and a later wave of the same survey closes after it."),
+            language))
+    changes = await _change_report(state, db, baseline, later, language)
     level, key = item.expected.level, item.expected.key
     entries = changes.items if level == "item" else changes.dimensions
     entry = next((e for e in entries if e.key == key), None)
     if entry is None:
-        return Outcome(state="not-measurable", explanation=f"The survey has no {level} {key}.")
+        missing = (N_("The survey has no item {key}.", key=key) if level == "item"
+                   else N_("The survey has no dimension {key}.", key=key))
+        return Outcome(state="not-measurable", explanation=localize(missing, language))
     head = Outcome(state="measured", baseline=_wave_ref(baseline), later=_wave_ref(later), level=level, key=key,
                    score=changes.score, confidence=changes.confidence, k_scores=changes.k_scores,
                    verdict=verdict(entry), expected_change=item.expected.change,
-                   method=METRIC_DEFINITIONS["verdict"])
+                   method=localize(METRIC_DEFINITIONS["verdict"], language))
     if isinstance(entry, SuppressedRow):
         return msgspec.structs.replace(head, reason=entry.reason)
     return msgspec.structs.replace(
@@ -189,16 +198,19 @@ async def outcome(state: Any, db: asyncpg.Connection, item: ActionItem) -> Outco
     )
 
 
-async def _change_report(state: Any, db: asyncpg.Connection, before: Baseline, after: Baseline) -> ChangeReport:
-    cache: LRUCache[tuple[UUID, UUID], ChangeReport] = state.change_reports
-    key = (before.id, after.id)
+async def _change_report(state: Any, db: asyncpg.Connection, before: Baseline, after: Baseline,
+                         language: str) -> ChangeReport:
+    """The change between the two waves, its sentences in ``language`` (each language cached on its own)."""
+    cache: LRUCache[tuple[UUID, UUID, str], ChangeReport] = state.change_reports
+    key = (before.id, after.id, language)
     if (cached := cache.get(key)) is not None:
         return cached
     instrument = await instrument_by_hash(state, db, before.instrument_hash)
     mb = await fetch_matrices(db, instrument, before.id)
     ma = await fetch_matrices(db, instrument, after.id)
     k = max(before.k_scores, after.k_scores)
-    report = await asyncio.to_thread(build_change_report, instrument, mb, ma, k_scores=k)
+    report = await asyncio.to_thread(build_change_report, instrument, mb, ma, k_scores=k,
+                                     wording=wording(language))
     cache.put(key, report)
     return report
 
@@ -307,7 +319,7 @@ async def readable_item(db: asyncpg.Connection, me: Account, action_id: UUID, *,
     """The item if ``me`` may read it (managers; its owner; owners of its service), else 404."""
     item = await (q.lock_action if lock else q.select_action)(db, action_id=action_id, visible_to=visible_to(me))
     if item is None:
-        raise Problem(404, "not-found", f"No action item {action_id}")
+        raise Problem(404, "not-found", N_("No action item {action_id}", action_id=action_id))
     return item
 
 
@@ -315,7 +327,7 @@ async def editable_item(db: asyncpg.Connection, me: Account, action_id: UUID) ->
     """The item, locked, if ``me`` may change it (managers and its owner; 403 for other readers)."""
     item = await readable_item(db, me, action_id, lock=True)
     if not can_edit(me, item):
-        raise Problem(403, "forbidden", "Only managers and the item's owner change an action item")
+        raise Problem(403, "forbidden", N_("Only managers and the item's owner change an action item"))
     return item
 
 
@@ -330,7 +342,8 @@ def draft_from_candidate(campaign: Campaign, report: GapReport, *, level: str, t
     """An item for a ranked candidate of a closed wave's report (the caller may read the wave)."""
     candidate = find_candidate(report, level=level, target=target)
     if candidate is None:
-        raise invalid("target", f"{level} {target!r} is not a ranked candidate of this wave")
+        raise invalid("target", N_("{level} {target!r} is not a ranked candidate of this wave",
+                                   level=level, target=target))
     what = f"item {target}" if level == "item" else f"the {target} dimension"
     return Draft(service_id=campaign.service.id, source="candidate", campaign_id=campaign.id, thread_id=None,
                  target_level=level, target_key=target, candidate=candidate,
@@ -342,13 +355,13 @@ async def draft_from_thread(db: asyncpg.Connection, *, thread_id: UUID, title: s
     """An item for a feedback thread; a baseline wave, if named, is a wave of the thread's service."""
     service_id = await q.select_thread_service(db, thread_id=thread_id)
     if service_id is None:
-        raise invalid("thread_id", "no such thread")
+        raise invalid("thread_id", N_("no such thread"))
     if title is None:
-        raise invalid("title", "an item from a thread needs a title")
+        raise invalid("title", N_("an item from a thread needs a title"))
     if campaign_id is not None:
         wave = await q.select_wave(db, campaign_id=campaign_id)
         if wave is None or wave.service_id != service_id:
-            raise invalid("campaign_id", "the baseline wave must be a wave of the thread's service")
+            raise invalid("campaign_id", N_("the baseline wave must be a wave of the thread's service"))
     return Draft(service_id=service_id, source="thread", campaign_id=campaign_id, thread_id=thread_id,
                  target_level="thread", target_key=None, candidate=None, title=title, expected=expected)
 
@@ -359,14 +372,15 @@ async def check_expected(state: Any, db: asyncpg.Connection, campaign_id: UUID |
     if expected is None:
         return
     if campaign_id is None:
-        raise invalid("expected", "an expected effect is measured against a baseline wave: give campaign_id")
+        raise invalid("expected", N_("an expected effect is measured against a baseline wave: give campaign_id"))
     wave = await q.select_wave(db, campaign_id=campaign_id)
     if wave is None:
-        raise invalid("campaign_id", "no such wave")
+        raise invalid("campaign_id", N_("no such wave"))
     instrument = await instrument_by_hash(state, db, wave.instrument_hash)
     keys = [i.key for i in instrument.items] if expected.level == "item" else [d.key for d in instrument.dimensions]
     if expected.key not in keys:
-        raise invalid("expected.key", f"the wave's instrument has no {expected.level} {expected.key!r}")
+        raise invalid("expected.key", N_("the wave's instrument has no {level} {key!r}",
+                                         level=expected.level, key=expected.key))
 
 
 async def owner_for(db: asyncpg.Connection, me: Account, service_id: UUID, owner_id: UUID | None) -> UUID:
@@ -375,13 +389,14 @@ async def owner_for(db: asyncpg.Connection, me: Account, service_id: UUID, owner
     owners = await q.select_service_owner_ids(db, service_id=service_id)
     if owner_id is not None:
         if owner_id not in owners:
-            raise invalid("owner_id", "not an active owner of the item's service")
+            raise invalid("owner_id", N_("not an active owner of the item's service"))
         return owner_id
     if me.id in owners:
         return me.id
     if len(owners) == 1:
         return owners[0]
-    raise invalid("owner_id", "the service has no owner" if not owners else "the service has several owners: name one")
+    raise invalid("owner_id", N_("the service has no owner") if not owners
+                  else N_("the service has several owners: name one"))
 
 
 async def _stored(db: asyncpg.Connection, action_id: UUID) -> ActionItem:
@@ -397,7 +412,7 @@ async def create_item(state: Any, db: asyncpg.Connection, me: Account, draft: Dr
     """Store a proposed item (owners only for services they own) and its first activity."""
     if "manager" not in me.roles and not await services_q.owns_service(db, service_id=draft.service_id,
                                                                        account_id=me.id):
-        raise Problem(403, "forbidden", "Owners create action items only for services they own")
+        raise Problem(403, "forbidden", N_("Owners create action items only for services they own"))
     await check_expected(state, db, draft.campaign_id, draft.expected)
     owner = await owner_for(db, me, draft.service_id, owner_id)
     action_id = await q.insert_action(
@@ -418,12 +433,12 @@ async def update_item(state: Any, db: asyncpg.Connection, me: Account, item: Act
     """Apply the given fields (``expected`` an :class:`ExpectedEffect`); done and won't-do
     items no longer change, and the expected effect is locked once the item is accepted."""
     if item.status in ("done", "wont_do"):
-        raise Problem(409, "action-locked", f"The item is {item.status}: it no longer changes")
+        raise Problem(409, "action-locked", N_("The item is {current}: it no longer changes", current=item.status))
     if "owner_id" in changes:
         await owner_for(db, me, item.service.id, changes["owner_id"])
     if (expected := changes.pop("expected", None)) is not None:
         if item.status != "proposed":
-            raise Problem(409, "action-locked", "The expected effect is locked once the item is accepted")
+            raise Problem(409, "action-locked", N_("The expected effect is locked once the item is accepted"))
         await check_expected(state, db, item.campaign_id, expected)
         changes |= {"expected_level": expected.level, "expected_key": expected.key,
                     "expected_change": expected.change}
@@ -445,12 +460,13 @@ async def change_status(db: asyncpg.Connection, me: Account, item: ActionItem, *
     wave is accepted only with its expected effect declared (which locks it)."""
     if status not in TRANSITIONS[item.status]:
         allowed = " or ".join(TRANSITIONS[item.status]) or "nothing (it is final)"
-        raise Problem(409, "action-transition", f"A {item.status} item can move to {allowed}, not {status}")
+        raise Problem(409, "action-transition", N_("A {current} item can move to {allowed}, not {status}",
+                                                   current=item.status, allowed=allowed, status=status))
     if (status == "wont_do") != (reason is not None):
-        raise invalid("reason", "required for wont_do, and only for wont_do")
+        raise invalid("reason", N_("required for wont_do, and only for wont_do"))
     if status == "accepted" and item.campaign_id is not None and item.expected is None:
         raise Problem(409, "action-transition",
-                      "Declare the expected effect (which gap, by how much) before accepting: it is locked then")
+                      N_("Declare the expected effect (which gap, by how much) before accepting: it is locked then"))
     await q.update_status(db, action_id=item.id, status=status, reason=reason)
     await q.insert_activity(db, action_id=item.id, actor_id=me.id, kind="status", from_status=item.status,
                             to_status=status, note=reason or note)

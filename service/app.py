@@ -11,6 +11,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import Message, Scope
 
+from instruments.errors import N_
 from service.auth import SessionMiddleware
 from service.db import pool_lifespan, provide_db
 from service.errors import EXCEPTION_HANDLERS, Problem
@@ -108,7 +109,8 @@ async def require_media_type(request: Request) -> None:
     if media_type not in accepted:
         raise Problem(
             415, "unsupported-media-type",
-            f"Send the body as {' or '.join(accepted)} (got {media_type or 'no content type'})",
+            N_("Send the body as {accepted} (got {media_type})",
+               accepted=' or '.join(accepted), media_type=media_type or 'no content type'),
         )
 
 

@@ -5,6 +5,12 @@ It needs only ``DATABASE_URL``, opens its connection with
 transaction, so it never writes and sees one consistent state. The app runs it at
 start-up and stores the latest result (:func:`startup_audit`) for the privacy page.
 
+The CLI speaks English; the privacy page speaks its reader's language. So each check's
+description and each line of its findings is an English template marked with ``N_()``
+(extracted like the analysis' sentences), its values kept beside it (``findings``), and
+the page fills the template's translation (:func:`for_reader`). ``details`` keeps the
+English lines the CLI prints.
+
 The checks and what each proves (DESIGN.md, anonymity invariants 1–3):
 
 ``commit-timestamps``
@@ -52,13 +58,15 @@ import logging
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 import asyncpg
 import msgspec
 
+from analysis.wording import N_
 from crypto import transparency as ct
 from service.housekeeping import PURGE_INTERVAL_SECONDS
 from service.queries import audit as audit_q
@@ -108,10 +116,23 @@ _OFF = {"off", "false", "no", "0", ""}
 # The tables each arrival-order pass rewrites in one transaction (service/queries/arrivals.py).
 WAVE_TABLES = ("responses", "spent_tokens", "token_issuances")
 THREAD_TABLES = ("threads", "thread_messages", "thread_spent_tokens", "thread_token_issuances")
-ARRIVAL_DESCRIPTION = (
-    "anonymous rows beyond the scrub window keep no arrival order (physical or transaction order, "
-    "alone or beside issuance order)"
-)
+# What each check proves, in one line: English in the CLI's output and the stored result, and marked for
+# translation so the privacy page can show it in the reader's language (:func:`for_reader`).
+DESCRIPTIONS = {
+    "commit-timestamps": N_("track_commit_timestamp is off (it would timestamp every anonymous row's transaction)"),
+    "statement-logging": N_("statement, duration and connection logging are off and log lines carry no client "
+                            "address"),
+    "column-precision": N_("no column on anonymous or issuance tables is finer than allowed (a day; threads' staff "
+                           "replies excepted)"),
+    "ordered-defaults": N_("no sequence, identity, uuidv7 or clock-based default or trigger on anonymous or issuance "
+                           "tables"),
+    "arrival-order": N_("anonymous rows beyond the scrub window keep no arrival order (physical or transaction "
+                        "order, alone or beside issuance order)"),
+    "expired-sessions": N_("expired sessions are purged (none past its idle or absolute expiry by more than one "
+                           "purge interval)"),
+    "key-log": N_("the key log is whole: entries hash to their leaves, the signed head covers them all, one key per "
+                  "wave and month, every key in use is logged"),
+}
 MIN_ORDER_ROWS = 20
 ORDER_P_VALUE = 0.001
 # Expired sessions may live until the next purge round (the app's purge job interval;
@@ -123,11 +144,47 @@ SESSION_TIME_STEP_MINUTES = 5
 EXIT_OK, EXIT_FAILED, EXIT_CONNECTION = 0, 1, 2
 
 
+class Finding(msgspec.Struct, frozen=True):
+    """One line of a check's details: an English template with named placeholders (marked for translation,
+    like the descriptions) and its values. A value is a literal (a table, a setting, a number as the CLI writes
+    it) or a finding of its own: a phrase in the reader's language too, or several joined by "; "."""
+
+    text: str
+    values: dict[str, str | Finding | list[Finding]] = msgspec.field(default_factory=dict)
+
+
+def _finding(text: str, **values: str | int | Finding | list[Finding]) -> Finding:
+    return Finding(text=text, values={name: str(v) if isinstance(v, int) else v for name, v in values.items()})
+
+
+def render_finding(finding: Mapping[str, Any], gettext: Callable[[str], str]) -> str:
+    """A finding (as stored: JSON builtins) written out, its template and phrases through ``gettext``."""
+    def value(v: object) -> str:
+        if isinstance(v, dict):
+            return render_finding(cast("Mapping[str, Any]", v), gettext)
+        if isinstance(v, list):
+            return "; ".join(value(part) for part in cast("list[object]", v))
+        return str(v)
+
+    text = str(finding.get("text", ""))
+    values = cast("Mapping[str, object]", finding.get("values") or {})
+    return (gettext(text) if text else text).format(**{name: value(v) for name, v in values.items()})
+
+
 class Check(msgspec.Struct, frozen=True):
+    """One check's outcome: ``details`` in English (what the CLI prints), ``findings`` the same lines as
+    templates and values, for a reader of another language."""
+
     id: str
     description: str
     ok: bool
     details: list[str]
+    findings: list[Finding]
+
+
+def _check(check_id: str, ok: bool, findings: list[Finding]) -> Check:
+    english = [render_finding(msgspec.to_builtins(f), str) for f in findings]
+    return Check(id=check_id, description=DESCRIPTIONS[check_id], ok=ok, details=english, findings=findings)
 
 
 class AuditReport(msgspec.Struct, frozen=True):
@@ -152,123 +209,117 @@ class AuditConnectionError(Exception):
 
 async def check_commit_timestamps(conn: asyncpg.Connection) -> Check:
     value = (await audit_q.select_settings(conn, names=["track_commit_timestamp"]))["track_commit_timestamp"]
-    return Check(
-        id="commit-timestamps",
-        description="track_commit_timestamp is off (it would timestamp every anonymous row's transaction)",
-        ok=value == "off",
-        details=[f"track_commit_timestamp = {value}"],
-    )
+    return _check("commit-timestamps", value == "off",
+                  [_finding(N_("track_commit_timestamp = {value}"), value=str(value))])
 
 
 def logging_problem(name: str, value: str | None) -> str | None:
-    """Why ``name = value`` logs statements, connections or client addresses, or ``None``."""
+    """Why ``name = value`` logs statements, connections or client addresses (an English phrase, marked for
+    translation), or ``None``."""
     if value is None:
         return None  # an extension's setting where the extension is not loaded
     value = value.strip().strip("'\"").lower()
     if name == "log_statement":
-        return None if value == "none" else "logs statements"
+        return None if value == "none" else N_("logs statements")
     if name in ("log_min_duration_statement", "log_min_duration_sample", "auto_explain.log_min_duration"):
-        return None if value == "-1" else "logs statements by duration"
+        return None if value == "-1" else N_("logs statements by duration")
     if name == "log_transaction_sample_rate":
         try:
-            return None if float(value) == 0 else "logs every statement of sampled transactions"
+            return None if float(value) == 0 else N_("logs every statement of sampled transactions")
         except ValueError:
-            return "not a number"
+            return N_("not a number")
     if name == "log_line_prefix":
-        return "puts the client address (%h/%r) in every log line" if re.search(r"%[hr]", value) else None
+        return N_("puts the client address (%h/%r) in every log line") if re.search(r"%[hr]", value) else None
     if name == "pgaudit.log":
-        return None if value in ("none", "") else "pgaudit logs statements"
-    return None if value in _OFF else "logs connections or durations"
+        return None if value in ("none", "") else N_("pgaudit logs statements")
+    return None if value in _OFF else N_("logs connections or durations")
 
 
 async def check_statement_logging(conn: asyncpg.Connection) -> Check:
     current = await audit_q.select_settings(conn, names=list(LOGGING_SETTINGS))
-    details, ok = [], True
+    findings: list[Finding] = []
+    ok = True
     for name in LOGGING_SETTINGS:
         value = current[name]
         if value is None:
             continue
         problem = logging_problem(name, value)
         ok &= problem is None
-        details.append(f"{name} = {value!r}" + (f": {problem}" if problem else ""))
+        if problem:
+            findings.append(_finding(N_("{name} = {value}: {problem}"), name=name, value=repr(value),
+                                     problem=Finding(problem)))
+        else:
+            findings.append(_finding(N_("{name} = {value}"), name=name, value=repr(value)))
     for scope, entry in await audit_q.select_role_database_settings(conn):
         name, _, value = entry.partition("=")
         if name.lower() in LOGGING_SETTINGS and (problem := logging_problem(name.lower(), value)):
             ok = False
-            details.append(f"{scope} sets {entry}: {problem} (applies at the next connection)")
-    return Check(
-        id="statement-logging",
-        description="statement, duration and connection logging are off and log lines carry no client address",
-        ok=ok,
-        details=details,
-    )
+            findings.append(_finding(N_("{scope} sets {entry}: {problem} (applies at the next connection)"),
+                                     scope=scope, entry=entry, problem=Finding(problem)))
+    return _check("statement-logging", ok, findings)
 
 
 async def check_column_precision(conn: asyncpg.Connection) -> Check:
     columns = await audit_q.select_columns(conn, tables=list(WATCHED_TABLES))
     present = {c.table for c in columns}
-    details = [f"table {t} is missing: is this a Candor database?" for t in WATCHED_TABLES if t not in present]
+    findings = [_finding(N_("table {table} is missing: is this a Candor database?"), table=t)
+                for t in WATCHED_TABLES if t not in present]
     for c in columns:
         kinds = set(c.component_types)
+        column = {"column": f"{c.table}.{c.column}", "type": c.declared_type}
         if kinds & ORDER_TYPES:
-            details.append(f"{c.table}.{c.column} ({c.declared_type}) records a transaction or WAL position")
+            findings.append(_finding(N_("{column} ({type}) records a transaction or WAL position"), **column))
         elif kinds & TIME_TYPES:
             if (c.table, c.column) == STAFF_TIME:
                 problem = await _staff_time_problem(conn)
                 if problem:
-                    details.append(f"{c.table}.{c.column} ({c.declared_type}): {problem}")
+                    findings.append(_finding(N_("{column} ({type}): {problem}"), **column, problem=problem))
             else:
-                details.append(f"{c.table}.{c.column} ({c.declared_type}) holds a time of day")
+                findings.append(_finding(N_("{column} ({type}) holds a time of day"), **column))
         elif "date" in kinds and (c.table, c.column) not in ALLOWED_DATES:
-            details.append(f"{c.table}.{c.column} ({c.declared_type}) holds a date, which the design does not allow here")
-    ok = not details
+            findings.append(_finding(N_("{column} ({type}) holds a date, which the design does not allow here"),
+                                     **column))
+    ok = not findings
     if ok:
-        details.append(
-            f"{len(columns)} columns on {len(present)} tables; dates only on "
-            + ", ".join(f"{t}.{col}" for t, col in ALLOWED_DATES)
-            + "; thread_messages.posted_at only on staff replies"
-        )
-    return Check(
-        id="column-precision",
-        description="no column on anonymous or issuance tables is finer than allowed (a day; threads' staff replies excepted)",
-        ok=ok,
-        details=details,
-    )
+        findings.append(_finding(
+            N_("{columns} columns on {tables} tables; dates only on {dates}; thread_messages.posted_at only on staff "
+               "replies"),
+            columns=len(columns), tables=len(present), dates=", ".join(f"{t}.{col}" for t, col in ALLOWED_DATES)))
+    return _check("column-precision", ok, findings)
 
 
-async def _staff_time_problem(conn: asyncpg.Connection) -> str | None:
+async def _staff_time_problem(conn: asyncpg.Connection) -> Finding | None:
     constraints = await audit_q.select_check_constraints(conn, table=STAFF_TIME[0])
     tied = any(
         re.search(r"not\s+from_staff", d, re.I) and re.search(r"posted_at\s+is\s+null", d, re.I) for d in constraints
     )
     if not tied:
-        return "no check constraint keeps it null on author messages"
+        return _finding(N_("no check constraint keeps it null on author messages"))
     if count := await audit_q.count_author_messages_with_time(conn):
-        return f"{count} author messages carry a time"
+        return _finding(N_("{count} author messages carry a time"), count=count)
     return None
 
 
 async def check_ordered_defaults(conn: asyncpg.Connection) -> Check:
     columns = await audit_q.select_columns(conn, tables=list(WATCHED_TABLES))
-    details = []
+    findings: list[Finding] = []
     for c in columns:
+        column = f"{c.table}.{c.column}"
         if c.identity:
-            details.append(f"{c.table}.{c.column} is an identity column (a sequence)")
+            findings.append(_finding(N_("{column} is an identity column (a sequence)"), column=column))
         used = {m.group(1).lower() for m in ORDERED_EXPRESSION.finditer(c.default or "")}
         if used:
             tolerated = used == {"current_date"} and (c.table, c.column) in ALLOWED_DATES
             if not tolerated:
-                kind = "generated as" if c.generated else "defaults to"
-                details.append(f"{c.table}.{c.column} {kind} {c.default}")
+                text = N_("{column} generated as {default}") if c.generated else N_("{column} defaults to {default}")
+                findings.append(_finding(text, column=column, default=str(c.default)))
     for t in await audit_q.select_triggers(conn, tables=list(WATCHED_TABLES)):
         if match := ORDERED_EXPRESSION.search(t.source):
-            details.append(f"trigger {t.trigger} on {t.table} calls {t.function}(), which uses {match.group(1)}")
-    return Check(
-        id="ordered-defaults",
-        description="no sequence, identity, uuidv7 or clock-based default or trigger on anonymous or issuance tables",
-        ok=not details,
-        details=details or [f"{len(columns)} columns' defaults and the tables' triggers checked"],
-    )
+            findings.append(_finding(N_("trigger {trigger} on {table} calls {function}(), which uses {call}"),
+                                     trigger=t.trigger, table=t.table, function=t.function, call=match.group(1)))
+    ok = not findings
+    return _check("ordered-defaults", ok, findings or [
+        _finding(N_("{columns} columns' defaults and the tables' triggers checked"), columns=len(columns))])
 
 
 def _correlation(first: Sequence[float], second: Sequence[float]) -> tuple[float, float] | None:
@@ -282,9 +333,9 @@ def _correlation(first: Sequence[float], second: Sequence[float]) -> tuple[float
 
 
 def order_findings(
-    label: str, rows: Sequence[audit_q.OrderSample], issuance_ages: Sequence[int]
-) -> tuple[bool, str]:
-    """Whether ``rows`` (one group's anonymous rows) show an arrival order; and a report line.
+    label: str | Finding, rows: Sequence[audit_q.OrderSample], issuance_ages: Sequence[int]
+) -> tuple[bool, list[Finding]]:
+    """Whether ``rows`` (one group's anonymous rows) show an arrival order; and the parts of a report line.
 
     Computed over the given rows (see :func:`check_arrival_order` for which):
 
@@ -315,10 +366,15 @@ def order_findings(
     n = len(rows)
     transactions = len({r.age for r in rows})
     if transactions < MIN_ORDER_ROWS:
-        note = "no rows" if n == 0 else f"{n} rows written by {transactions} transaction(s)"
-        return False, f"{label}: {note}: too few transactions to carry an order (the test needs {MIN_ORDER_ROWS})"
+        few = (_finding(N_("{label}: no rows: too few transactions to carry an order (the test needs {needed})"),
+                        label=label, needed=MIN_ORDER_ROWS) if n == 0 else
+               _finding(N_("{label}: {n} rows written by {transactions} transaction(s): too few transactions to "
+                           "carry an order (the test needs {needed})"),
+                        label=label, n=n, transactions=transactions, needed=MIN_ORDER_ROWS))
+        return False, [few]
     ordered_rows = False
-    parts = [f"{label}: {n} rows in {transactions} transactions"]
+    parts = [_finding(N_("{label}: {n} rows in {transactions} transactions"), label=label, n=n,
+                      transactions=transactions)]
     by_position = sorted(range(n), key=lambda i: (rows[i].block, rows[i].item))
     physical = [0] * n
     for position, i in enumerate(by_position):
@@ -326,14 +382,14 @@ def order_findings(
     transaction = [-r.age for r in rows]
     physical_vs_transaction = _correlation(physical, transaction)
     if physical_vs_transaction is None:
-        parts.append("physical~transaction order: undefined (one transaction)")
+        parts.append(_finding(N_("physical~transaction order: undefined (one transaction)")))
     else:
         rho, p = physical_vs_transaction
         ordered_rows |= p < ORDER_P_VALUE
-        parts.append(f"physical~transaction order rho={rho:.3f} p={p:.2g}")
+        parts.append(_finding(N_("physical~transaction order rho={rho} p={p}"), rho=f"{rho:.3f}", p=f"{p:.2g}"))
     k = min(n, len(issuance_ages))
     if k < MIN_ORDER_ROWS:
-        parts.append(f"vs issuance: {len(issuance_ages)} issuances, too few to pair")
+        parts.append(_finding(N_("vs issuance: {issuances} issuances, too few to pair"), issuances=len(issuance_ages)))
     else:
         from scipy.stats import rankdata
 
@@ -342,12 +398,13 @@ def order_findings(
         arrived = sorted(timeline[len(issuance_ages):])[-k:]
         paired = _correlation(issued, arrived)
         if paired is None:
-            parts.append("vs issuance order: undefined (the rows share one transaction)")
+            parts.append(_finding(N_("vs issuance order: undefined (the rows share one transaction)")))
         else:
             rho, p = paired
             ordered_rows |= p < ORDER_P_VALUE
-            parts.append(f"vs issuance order rho={rho:.3f} p={p:.2g} over {k} pairs")
-    return ordered_rows, "; ".join(parts)
+            parts.append(_finding(N_("vs issuance order rho={rho} p={p} over {k} pairs"), rho=f"{rho:.3f}",
+                                  p=f"{p:.2g}", k=k))
+    return ordered_rows, parts
 
 
 def skipped_rows(samples: Sequence[audit_q.OrderSample]) -> int:
@@ -384,20 +441,20 @@ async def check_arrival_order(conn: asyncpg.Connection) -> Check:
     present = await audit_q.select_tables(conn, tables=list(WATCHED_TABLES))
     missing = [t for t in WATCHED_TABLES if t not in present]
     if missing:
-        return Check(id="arrival-order", description=ARRIVAL_DESCRIPTION, ok=False,
-                     details=[f"table {t} is missing" for t in missing])
+        return _check("arrival-order", False, [_finding(N_("table {table} is missing"), table=t) for t in missing])
     statuses = await audit_q.select_wave_statuses(conn)
     samples: dict[str, list[audit_q.OrderSample]] = {}
     for table in WATCHED_TABLES:
         flagged = await audit_q.has_column(conn, table=table, column="scrubbed")
         samples[table] = await audit_q.select_order_samples(conn, table=table, with_flag=flagged)
-    details, ok = [], True
+    findings: list[Finding] = []
+    ok = True
     for tables in (WAVE_TABLES, THREAD_TABLES):
         group_samples = [s for t in tables for s in samples[t]]
         if skipped := skipped_rows(group_samples):
             ok = False
-            details.append(f"ORDER KEPT: {skipped} rows of {', '.join(tables)} were left in arrival order "
-                           "by two or more later arrival-order passes")
+            findings.append(_finding(N_("ORDER KEPT: {rows} rows of {tables} were left in arrival order by two or "
+                                        "more later arrival-order passes"), rows=skipped, tables=", ".join(tables)))
     for table in ANONYMOUS_TABLES:
         issuance_table = "thread_token_issuances" if table.startswith("thread") else "token_issuances"
         issuances: dict[str, list[int]] = defaultdict(list)
@@ -410,22 +467,30 @@ async def check_arrival_order(conn: asyncpg.Connection) -> Check:
             unflagged = rows[0].scrubbed is None
             strict = unflagged or group != "threads"
             examined = rows if unflagged or statuses.get(group) == "closed" else [r for r in rows if r.scrubbed]
-            label = table if group == "threads" else f"{table} of {statuses.get(group, '?')} wave {group}"
+            label = table if group == "threads" else _wave_label(table, statuses.get(group, "?"), group)
             ordered, line = order_findings(label, examined, issuances.get(group, []))
             if ordered and strict:
                 ok = False
-                details.append("ORDER KEPT: " + line)
+                findings.append(_finding(N_("ORDER KEPT: {line}"), line=line))
             elif ordered:
-                details.append(line + " (order between days, which threads show anyway)")
+                findings.append(_finding(N_("{line} (order between days, which threads show anyway)"), line=line))
             elif len({r.age for r in examined}) >= MIN_ORDER_ROWS:
-                details.append(line)
-    if not details:
-        details.append("no group holds arrival order beyond the scrub window")
-    return Check(id="arrival-order", description=ARRIVAL_DESCRIPTION, ok=ok, details=details)
+                findings.append(_finding("{line}", line=line))
+    if not findings:
+        findings.append(_finding(N_("no group holds arrival order beyond the scrub window")))
+    return _check("arrival-order", ok, findings)
+
+
+def _wave_label(table: str, status: str, wave: str) -> Finding:
+    # One whole phrase per status a wave with rows can have; another status is named as stored.
+    if status == "closed":
+        return _finding(N_("{table} of closed wave {wave}"), table=table, wave=wave)
+    if status == "open":
+        return _finding(N_("{table} of open wave {wave}"), table=table, wave=wave)
+    return _finding(N_("{table} of {status} wave {wave}"), table=table, status=status, wave=wave)
 
 
 async def check_expired_sessions(conn: asyncpg.Connection, limits: SessionLimits) -> Check:
-    description = "expired sessions are purged (none past its idle or absolute expiry by more than one purge interval)"
     try:
         expired = await audit_q.count_expired_sessions(
             conn,
@@ -434,17 +499,13 @@ async def check_expired_sessions(conn: asyncpg.Connection, limits: SessionLimits
             grace_minutes=limits.purge_interval_minutes + SESSION_TIME_STEP_MINUTES,
         )
     except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
-        return Check(id="expired-sessions", description=description, ok=False,
-                     details=[f"cannot read sessions' expiry: {exc}"])
-    return Check(
-        id="expired-sessions",
-        description=description,
-        ok=expired == 0,
-        details=[
-            f"{expired} expired sessions kept (limits: idle {limits.idle_minutes} min, absolute "
-            f"{limits.absolute_hours} h, purge interval {limits.purge_interval_minutes} min)"
-        ],
-    )
+        return _check("expired-sessions", False, [_finding(N_("cannot read sessions' expiry: {error}"),
+                                                           error=str(exc))])
+    return _check("expired-sessions", expired == 0, [_finding(
+        N_("{expired} expired sessions kept (limits: idle {idle} min, absolute {absolute} h, purge interval "
+           "{purge} min)"),
+        expired=expired, idle=limits.idle_minutes, absolute=limits.absolute_hours,
+        purge=limits.purge_interval_minutes)])
 
 
 async def check_key_log(conn: asyncpg.Connection) -> Check:
@@ -452,8 +513,6 @@ async def check_key_log(conn: asyncpg.Connection) -> Check:
     its leaf, the latest signed head covers every entry with the root recomputed here and
     a valid signature by the log's key, each wave and month has one key, and every opened
     wave's and thread month's key is in the log."""
-    description = ("the key log is whole: entries hash to their leaves, the signed head covers them all, "
-                   "one key per wave and month, every key in use is logged")
     try:
         public = await transparency_q.select_log_key(conn)
         head = await transparency_q.select_latest_head(conn)
@@ -461,36 +520,42 @@ async def check_key_log(conn: asyncpg.Connection) -> Check:
         entries = await transparency_q.select_entries(conn, start=0, end=len(stored))
         unlogged = await transparency_q.select_unlogged_keys(conn)
     except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
-        return Check(id="key-log", description=description, ok=False, details=[f"cannot read the key log: {exc}"])
+        return _check("key-log", False, [_finding(N_("cannot read the key log: {error}"), error=str(exc))])
+    not_logged = [_finding(N_("{kind} {owner} uses a key that is not in the log"), kind=k.kind,
+                           owner=str(k.campaign_id or k.period)) for k in unlogged]
     if public is None or head is None:
         # A database the service has never started on: fine while no key is in use.
-        problems = [f"{k.kind} {k.campaign_id or k.period} uses a key that is not in the log" for k in unlogged]
-        return Check(id="key-log", description=description, ok=not problems and not stored,
-                     details=problems or ["no key in use and no log yet (the service has not started once)"])
-    problems: list[str] = []
+        return _check("key-log", not not_logged and not stored, not_logged or [
+            _finding(N_("no key in use and no log yet (the service has not started once)"))])
+    problems: list[Finding] = []
     owners: dict[tuple[str, str], int] = defaultdict(int)
     for index, (raw, leaf) in enumerate(zip(entries, stored, strict=True)):
         if ct.leaf_hash(raw) != leaf:
-            problems.append(f"entry {index} does not hash to its stored leaf (changed after it was logged)")
+            problems.append(_finding(N_("entry {index} does not hash to its stored leaf (changed after it was "
+                                        "logged)"), index=index))
         try:
             entry = ct.LogEntry.from_json(msgspec.json.decode(raw))
         except (ct.TransparencyError, msgspec.DecodeError) as exc:
-            problems.append(f"entry {index} is not a valid entry: {exc}")
+            problems.append(_finding(N_("entry {index} is not a valid entry: {error}"), index=index, error=str(exc)))
             continue
         owners[(entry.kind, entry.id)] += 1
-    problems += [f"{kind} {owner} has {count} keys in the log" for (kind, owner), count in owners.items() if count > 1]
+    problems += [_finding(N_("{kind} {owner} has {count} keys in the log"), kind=kind, owner=owner, count=count)
+                 for (kind, owner), count in owners.items() if count > 1]
     if head.tree_size != len(stored):
-        problems.append(f"the latest signed head covers {head.tree_size} entries, the log holds {len(stored)}")
+        problems.append(_finding(N_("the latest signed head covers {size} entries, the log holds {stored}"),
+                                 size=head.tree_size, stored=len(stored)))
     elif ct.merkle_root(stored) != head.root_hash:
-        problems.append("the latest signed head's root is not the root of the stored entries")
+        problems.append(_finding(N_("the latest signed head's root is not the root of the stored entries")))
     try:
         ct.verify_tree_head(public.public_key, ct.SignedTreeHead(tree_size=head.tree_size, root_hash=head.root_hash,
                                                                  issued_on=head.issued_on, signature=head.signature))
     except ct.TransparencyError as exc:
-        problems.append(f"the latest head's signature does not verify with the log key: {exc}")
-    problems += [f"{k.kind} {k.campaign_id or k.period} uses a key that is not in the log" for k in unlogged]
-    return Check(id="key-log", description=description, ok=not problems,
-                 details=problems or [f"{len(stored)} keys logged; head of {head.issued_on.isoformat()} verifies"])
+        problems.append(_finding(N_("the latest head's signature does not verify with the log key: {error}"),
+                                 error=str(exc)))
+    problems += not_logged
+    return _check("key-log", not problems, problems or [
+        _finding(N_("{count} keys logged; head of {day} verifies"), count=len(stored),
+                 day=head.issued_on.isoformat())])
 
 
 # Running it ---------------------------------------------------------------------------
@@ -595,6 +660,22 @@ async def store_result(conn: asyncpg.Connection, report: AuditReport) -> None:
     await audit_q.upsert_audit_result(
         conn, checked_on=date.fromisoformat(report.checked_on), ok=report.ok, result=msgspec.to_builtins(report)
     )
+
+
+def for_reader(stored: audit_q.AuditResult | None, gettext: Callable[[str], str]) -> audit_q.AuditResult | None:
+    """The stored latest result as the privacy page shows it: each check's description and findings in the
+    reader's language (``lines``).
+
+    The stored result keeps the English text (what the CLI prints); a description this version does not know, and
+    the details of a result stored before findings were kept, are shown as they were stored.
+    """
+    if stored is None:
+        return None
+    checks = [{**check, "description": gettext(text) if (text := check.get("description")) else text,
+               "lines": [render_finding(f, gettext) for f in check["findings"]] if "findings" in check
+               else list(check.get("details", []))}
+              for check in stored.result.get("checks", [])]
+    return msgspec.structs.replace(stored, result={**stored.result, "checks": checks})
 
 
 async def startup_audit(settings: Settings) -> AuditReport | None:

@@ -23,7 +23,10 @@ from litestar.datastructures import Cookie, State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from instruments.errors import N_
 from service.errors import Problem
+from service.i18n import LANG_COOKIE
+from service.mail import browser_language
 from service.origin import secure_origin
 from service.passwords import PasswordChecksBusy
 from service.queries import accounts as q
@@ -102,12 +105,12 @@ class SessionMiddleware:
         if request.method not in _SAFE_METHODS and not csrf_exempt:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
-                raise Problem(403, "csrf", "This request needs the session's CSRF token in X-CSRF-Token")
+                raise Problem(403, "csrf", N_("This request needs the session's CSRF token in X-CSRF-Token"))
 
 
 def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
-        raise Problem(401, "unauthenticated", "Sign in to use this endpoint")
+        raise Problem(401, "unauthenticated", N_("Sign in to use this endpoint"))
 
 
 def requires_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
@@ -117,7 +120,8 @@ def requires_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         requires_login(connection, handler)
         if allowed.isdisjoint(connection.scope["user"].roles):
-            raise Problem(403, "forbidden", f"This needs one of the roles: {', '.join(sorted(allowed))}")
+            raise Problem(403, "forbidden", N_("This needs one of the roles: {roles}",
+                                               roles=', '.join(sorted(allowed))))
 
     return guard
 
@@ -151,7 +155,7 @@ async def sign_in(request: Request, state: State, db: asyncpg.Connection, *, ema
     try:
         ok = await state.password_checks.verify(found[1] if found else None, password)
     except PasswordChecksBusy:
-        raise Problem(503, "unavailable", "Too many sign-ins are being checked right now; try again in a moment",
+        raise Problem(503, "unavailable", N_("Too many sign-ins are being checked right now; try again in a moment"),
                       headers={"Retry-After": "1"}) from None
     if not ok or found is None or not found[0].active:
         return SignIn(status=401)
@@ -167,4 +171,7 @@ async def open_session(request: Request, db: asyncpg.Connection, account: Accoun
     token = new_session_token()
     csrf = new_session_token()
     await q.insert_session(db, token_hash=token_hash(token), account_id=account.id, csrf_token=csrf)
+    # The language the member reads Candor in becomes their mail's, unless one is known already.
+    if language := browser_language(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")):
+        await q.infer_language(db, account_id=account.id, language=language)
     return SignIn(account=account, token=token, csrf_token=csrf)

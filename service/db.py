@@ -6,12 +6,14 @@ connection is held that way), and no acquire waits longer than
 ``db_acquire_timeout_seconds`` (the timeout becomes a 503 with Retry-After, see
 ``service.errors``). Writes that must outlive an error answer (throttle counters) are
 made on the request's own connection and committed with it: ``Problem(commit=True)``.
+The anonymous submission's single statement borrows its connection through
+:func:`autocommit`, which saves the reset round trip a release otherwise costs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
 
@@ -36,6 +38,33 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         decoder=msgspec.json.decode,
         format="text",
     )
+
+
+class Connection(asyncpg.Connection):
+    """asyncpg's connection that can be released without its reset query once.
+
+    Returning a connection to the pool normally costs a round trip: asyncpg sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` in case the borrower
+    left session state behind. After statements that cannot have (see
+    :func:`autocommit`) that is wasted work on both sides, on the busiest endpoint.
+    ``get_reset_query`` is asyncpg's documented hook for this (asyncpg 0.30+).
+    """
+
+    __slots__ = ("_session_untouched",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_untouched = False
+
+    def mark_session_untouched(self) -> None:
+        """The next release skips the reset query (then it is sent again as usual)."""
+        self._session_untouched = True
+
+    def get_reset_query(self) -> str:
+        if self._session_untouched:
+            self._session_untouched = False
+            return ""
+        return super().get_reset_query()
 
 
 class Pool(asyncpg.Pool):
@@ -67,7 +96,7 @@ async def create_pool(settings: Settings) -> Pool:
         max_inactive_connection_lifetime=300.0,
         init=init_connection,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=Connection,
         record_class=asyncpg.Record,
         # A statement on a connection whose server vanished without a word (no FIN)
         # would wait for TCP to give up; the client gives up a little after the server would.
@@ -84,6 +113,20 @@ async def create_pool(settings: Settings) -> Pool:
     )
     pool.acquire_timeout = settings.db_acquire_timeout_seconds
     return await pool
+
+
+@asynccontextmanager
+async def autocommit(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pool connection for autocommit statements that leave no session state behind,
+    nor do the triggers they fire (no ``SET``, ``LISTEN``, session advisory lock, cursor
+    or temporary table): released without the reset query, one round trip fewer. Only
+    when the block completes: after an error or a cancellation part-way the connection
+    gets the full reset. Every connection comes out of the pool reset, so skipping it
+    here keeps that true."""
+    async with pool.acquire() as proxy:
+        conn = cast(Connection, proxy)  # the proxy forwards every call to create_pool's Connection
+        yield conn
+        conn.mark_session_untouched()
 
 
 def pool_lifespan(settings: Settings):

@@ -7,9 +7,11 @@ text, so an untranslated string still reads correctly.
 
 A page's locale is the visitor's own choice (the ``candor_lang`` cookie: a preference shared by everyone who picks
 the same language, so it identifies nobody), else the best match for ``Accept-Language``, else English. The page
-modules translate with ``js/lib/i18n.js``; they receive the subset of the catalog whose messages occur in
-``frontend/static/js`` (the ``#:`` locations ``make i18n-extract`` records), rendered into the page, so a page never
-fetches its strings.
+modules translate with ``js/lib/i18n.js``; a page receives, rendered into it, the messages of exactly the modules it
+may run: those its template names (``asset()`` notes them) and everything they import, statically or later with
+``import()`` (``service.static.module_graph``), found by the ``#:`` locations ``make i18n-extract`` records. So a
+page never fetches its strings, and carries no other page's (the whole German catalog is over 50 KB; a page's share
+a fraction of it). tests/integration/test_page_catalogs.py checks every page's share against its modules' ``t()``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import gettext
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from analysis.wording import ENGLISH, Wording
+from instruments.errors import Message, Param
+from service import static
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT_LOCALE = "en"
@@ -102,17 +106,58 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 @cache
-def js_messages(lang: str) -> Mapping[str, str]:
-    """The translated messages the page modules use (``t()`` in ``frontend/static/js``), msgid → text."""
+def js_messages_by_module(lang: str) -> Mapping[str, Mapping[str, str]]:
+    """The translated messages of each page module (``t()`` in ``frontend/static/js``): static name (``js/lib/base.js``)
+    → msgid → text. English has none: its msgids are the text."""
     if lang == DEFAULT_LOCALE or lang not in SUPPORTED:
         return {}
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, str]] = {}
     for message in catalog(lang):
         if not isinstance(message.id, str) or not message.id or message.fuzzy or not message.string:
             continue
-        if any(path.startswith(JS_SOURCE_PREFIX) for path, _ in message.locations):
-            found[message.id] = str(message.string)
+        for path, _ in message.locations:
+            if path.startswith(JS_SOURCE_PREFIX):
+                module = "js/" + path.removeprefix(JS_SOURCE_PREFIX)
+                found.setdefault(module, {})[message.id] = str(message.string)
     return found
+
+
+def js_messages(lang: str) -> Mapping[str, str]:
+    """The translated messages of every page module, msgid → text."""
+    return {msgid: text for messages in js_messages_by_module(lang).values() for msgid, text in messages.items()}
+
+
+def page_messages(lang: str, entries: frozenset[str]) -> Mapping[str, str]:
+    """The translated messages a page whose templates name the modules ``entries`` may need, msgid → text."""
+    by_module = js_messages_by_module(lang)
+    found: dict[str, str] = {}
+    for module in sorted(static.module_graph(entries)):
+        found.update(by_module.get(module, {}))
+    return found
+
+
+# Keyed by the page's entry modules: as many sets as templates (and roles) combine them, a few dozen.
+@lru_cache(maxsize=256)
+def page_catalog_json(lang: str, entries: frozenset[str]) -> Markup | None:
+    """:func:`page_messages` as JSON for the page's script element, made once per language and set of modules;
+    ``None`` when the modules say nothing."""
+    messages = page_messages(lang, entries)
+    return _json_for_script(messages) if messages else None
+
+
+class PageCatalog:
+    """A page's ``<script id="i18n-catalog">``: the template notes the modules it names while it renders
+    (``service.static.page_asset``, into ``modules``) and asks for ``json()`` after the last of them."""
+
+    __slots__ = ("lang", "modules")
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.modules: set[str] = set()
+
+    def json(self) -> Markup | None:
+        """The messages of the modules named so far, as JSON for the script element; ``None`` when there are none."""
+        return page_catalog_json(self.lang, frozenset(self.modules))
 
 
 def _gettext(context: Context, message: str) -> str:
@@ -190,6 +235,39 @@ def wording(lang: str) -> Wording:
                    count=lambda value: format_decimal(value, locale=lang))
 
 
+def localize(text: str, lang: str) -> str:
+    """``text`` said in ``lang``, as a plain ``str``: a :class:`~instruments.errors.Message` (problem details, field
+    reasons) is translated from its template and filled with its parameters written the locale's way; other text is
+    looked up as it is, so a marked literal is translated and unmarked text stays English. English is the text
+    itself, exactly as the code wrote it."""
+    if lang == DEFAULT_LOCALE or lang not in SUPPORTED or not text:
+        return str(text)
+    gettext = translations(lang).gettext
+    if not isinstance(text, Message):
+        return gettext(str(text))
+    template = gettext(text.template)
+    if not text.params:
+        return template
+    try:
+        return template.format_map({name: _localized(value, lang) for name, value in text.params.items()})
+    except (KeyError, IndexError, ValueError):
+        return str(text)  # a translation whose placeholders do not match its template: English rather than nothing
+
+
+def _localized(value: Param, lang: str) -> Param:
+    if isinstance(value, Message):
+        return localize(value, lang)
+    if isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return _format_number(value, lang)
+    if isinstance(value, datetime):
+        return _format_datetime(value, lang)
+    if isinstance(value, date):
+        return _format_date(value, lang)
+    return str(value)  # an id
+
+
 def report_language(lang: str | None, cookie: str | None, accept_language: str | None) -> str:
     """The language of a report's own sentences: ``lang`` when it names a UI language (``de``, ``de-AT``), else
     the reader's page language."""
@@ -218,13 +296,16 @@ def install(environment: Environment) -> None:
 
 def page_context(cookie: str | None, accept_language: str | None) -> dict[str, Any]:
     """What every page template needs for its language: the locale, the switcher's choices, and (for any
-    locale but English) the page modules' messages as JSON for ``<script id="i18n-catalog">``."""
+    locale but English) the page's :class:`PageCatalog`, with the set ``asset()`` notes its modules in."""
     lang = choose_locale(cookie, accept_language)
-    messages = js_messages(lang)
+    if lang == DEFAULT_LOCALE:
+        return {"locale": lang, "languages": LANGUAGE_NAMES, "js_catalog": None}
+    page_catalog = PageCatalog(lang)
     return {
         "locale": lang,
         "languages": LANGUAGE_NAMES,
-        "js_catalog": _json_for_script(messages) if messages else None,
+        "js_catalog": page_catalog,
+        static.PAGE_MODULES: page_catalog.modules,
     }
 
 

@@ -12,7 +12,7 @@ import asyncpg
 
 from analysis.report import R, localize_report
 from instruments import Instrument, list_builtin
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from instruments.translations import find_language
 from service.errors import Problem
 from service.i18n import choose_locale
@@ -37,8 +37,10 @@ def reading_language(instrument: Instrument, lang: str | None, *, locale: str | 
         found = find_language(instrument, lang)
         if found is None:
             offered = ", ".join(instrument.offered_languages)
-            raise Problem(400, "bad-request", f"{instrument.id} is not offered in {lang!r}; it is offered in {offered}",
-                          errors=[FieldError(field="lang", reason=f"not offered (offered: {offered})")])
+            raise Problem(400, "bad-request", N_("{id} is not offered in {lang!r}; it is offered in {offered}",
+                                                 id=instrument.id, lang=lang, offered=offered),
+                          errors=[FieldError(field="lang", reason=N_("not offered (offered: {offered})",
+                                                                     offered=offered))])
         return found
     if locale is not None and (found := find_language(instrument, locale)) is not None:
         return found

@@ -66,6 +66,7 @@ from crypto.tokens import (
     parse_authorization,
     verify_token,
 )
+from instruments.errors import N_
 from service.errors import Problem
 from service.lru import LRUCache
 
@@ -134,10 +135,10 @@ WAVE: KeyKind[UUID] = KeyKind(
     owner_bytes=lambda campaign_id: campaign_id.bytes,
     batch=False,  # one token per member per wave
     made_on_demand=False,
-    another_key="The TokenRequest names another issuer key (truncated key id)",
-    missing_token="Send the wave's Privacy Pass token: Authorization: PrivateToken token=…",
+    another_key=N_("The TokenRequest names another issuer key (truncated key id)"),
+    missing_token=N_("Send the wave's Privacy Pass token: Authorization: PrivateToken token=…"),
     # One answer for every way a token can be wrong: see Issuer.redeem.
-    invalid_token="The token is not valid for this wave",
+    invalid_token=N_("The token is not valid for this wave"),
 )
 
 THREAD_PERIOD: KeyKind[date] = KeyKind(
@@ -147,9 +148,9 @@ THREAD_PERIOD: KeyKind[date] = KeyKind(
     owner_bytes=lambda period: period.isoformat().encode(),
     batch=True,  # the rest of the month's allowance at once
     made_on_demand=True,
-    another_key="A TokenRequest names another key than this month's thread key",
-    missing_token="Send a thread token: Authorization: PrivateToken token=…",
-    invalid_token="The thread token is not valid (it must be from this month's or last month's thread key)",
+    another_key=N_("A TokenRequest names another key than this month's thread key"),
+    missing_token=N_("Send a thread token: Authorization: PrivateToken token=…"),
+    invalid_token=N_("The thread token is not valid (it must be from this month's or last month's thread key)"),
 )
 
 
@@ -230,14 +231,14 @@ def read_token_requests(body: bytes, key: IssuerKey[Owner]) -> list[TokenRequest
     or for a batch kind one or more concatenated. 400 unless all are for ``key``."""
     if key.kind.batch:
         if not body or len(body) % TOKEN_REQUEST_LEN:
-            raise Problem(400, "bad-request", f"Send one or more {TOKEN_REQUEST_LEN}-byte TokenRequests")
+            raise Problem(400, "bad-request", N_("Send one or more {size}-byte TokenRequests", size=TOKEN_REQUEST_LEN))
         chunks = [body[i:i + TOKEN_REQUEST_LEN] for i in range(0, len(body), TOKEN_REQUEST_LEN)]
     else:
         chunks = [body]
     try:
         requests = [TokenRequest.decode(chunk) for chunk in chunks]
     except TokenError as exc:
-        raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
+        raise Problem(400, "bad-request", N_("Malformed TokenRequest: {reason}", reason=str(exc))) from None
     if any(r.truncated_token_key_id != key.token_key_id[-1] for r in requests):
         raise Problem(400, "bad-request", key.kind.another_key)
     return requests
@@ -541,7 +542,7 @@ class Issuer:
                     pass  # logged by the pool; this call is signed below
             return await asyncio.to_thread(unwrapped.sign, key.token_key_id, requests)
         except TokenError as exc:
-            raise Problem(400, "bad-request", f"Malformed TokenRequest: {exc}") from None
+            raise Problem(400, "bad-request", N_("Malformed TokenRequest: {reason}", reason=str(exc))) from None
 
     def verify(self, key: IssuerKey[Owner], token: Token) -> Token:
         """``token`` checked against ``key`` (RFC 9578 §6.4); :class:`TokenError` if not."""

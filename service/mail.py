@@ -27,6 +27,14 @@ Notices carry the thread's title and link, never a message's text.
 nothing is queued (mail is off) and that page says so. A message has a text and an
 HTML part built from the same blocks, with absolute links from ``Settings.origin``
 written out as they are: no images, no tracking, no rewritten links.
+
+**In the recipient's language.** Each message is written, when it is queued, in its
+recipient's language (``accounts.language``: their own choice on the language switcher,
+else the language their browser used when they signed in or their directory's
+preferredLanguage; unknown: ``CANDOR_DEFAULT_LANGUAGE``), through the UI's gettext
+catalogs, with dates and numbers in that locale; the outbox keeps that language, and the
+message goes out with it as ``Content-Language`` and ``<html lang>``. Composing at
+queueing keeps the outbox, and the development mailbox, exactly what is sent.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+from service import i18n
 from service.queries import mail as q
 from service.queries.mail import Addressee, NewMail, OutboxMail, ThreadNews, WaveMailInfo
 from service.settings import Settings, SettingsError
@@ -138,6 +147,8 @@ def check_mail_settings(settings: Settings) -> None:
         parse_reminder_days(settings.mail_reminder_days)
     except ValueError as exc:
         invalid.append(f"CANDOR_MAIL_REMINDER_DAYS: {exc}")
+    if settings.default_language not in i18n.SUPPORTED:
+        invalid.append(f"CANDOR_DEFAULT_LANGUAGE must be one of {', '.join(i18n.SUPPORTED)}")
     if invalid:
         raise SettingsError(invalid=invalid)
 
@@ -157,7 +168,48 @@ def sender(settings: Settings) -> str:
     return settings.mail_from or f"Candor <candor@{_origin_host(settings)}>"
 
 
+# Languages -----------------------------------------------------------------------------------
+
+
+def browser_language(cookie: str | None, accept_language: str | None) -> str | None:
+    """The language a browser reads Candor in (its switcher choice, else ``Accept-Language``) when it is one
+    Candor speaks; None when the browser names none. At sign-in it becomes the member's mail language."""
+    if cookie in i18n.SUPPORTED:
+        return cookie
+    if not accept_language:
+        return None
+    found = i18n.choose_locale(None, accept_language)
+    # choose_locale falls back to English; that is the browser's language only when it asks for it.
+    asked = {tag.split("-")[0].lower() for tag, _ in i18n._parse_accept_language(accept_language)}
+    return found if found in asked else None
+
+
+def recipient_language(settings: Settings, person: Addressee) -> str:
+    """The language a person's mail is written in: theirs, else the organisation's."""
+    return person.language if person.language in i18n.SUPPORTED else settings.default_language
+
+
+class Writer:
+    """Writes one message in one language: its translations, its dates and numbers."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        translations = i18n.translations(lang)
+        self.gettext, self.ngettext = translations.gettext, translations.ngettext
+
+    def day(self, value: date) -> str:
+        # English keeps the ISO dates the pages show; German writes "15. März 2026".
+        return i18n._format_date(value, self.lang, "long")
+
+    def number(self, value: int) -> str:
+        return i18n._format_number(value, self.lang)
+
+
 # Messages ------------------------------------------------------------------------------------
+#
+# Each message is composed when it is queued, in its recipient's language, so the outbox (and
+# the development mailbox) holds exactly what is sent. Names, wave and thread titles are quoted
+# as they are stored, never translated.
 
 
 class Link(NamedTuple):
@@ -171,7 +223,7 @@ class Items(NamedTuple):
 Block = str | Link | Items
 
 
-def render(subject: str, blocks: Sequence[Block]) -> tuple[str, str]:
+def render(subject: str, blocks: Sequence[Block], lang: str = i18n.DEFAULT_LOCALE) -> tuple[str, str]:
     """The text and HTML parts of one message, from the same blocks. Links are written
     out as they are, in both parts."""
     text: list[str] = []
@@ -188,54 +240,68 @@ def render(subject: str, blocks: Sequence[Block]) -> tuple[str, str]:
         else:
             text.append(block)
             body.append(f"<p>{html.escape(block)}</p>")
-    page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    page = (f'<!doctype html>\n<html lang="{html.escape(lang)}"><head><meta charset="utf-8">'
             f"<title>{html.escape(subject)}</title></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
     return "\n\n".join(text) + "\n", page
 
 
-def _mail(person: Addressee, kind: str, subject: str, blocks: Sequence[Block]) -> NewMail:
-    text, page = render(subject, blocks)
-    return NewMail(recipient=person.email, kind=kind, subject=subject, text_body=text, html_body=page)
+def _mail(person: Addressee, write: Writer, kind: str, subject: str, blocks: Sequence[Block]) -> NewMail:
+    text, page = render(subject, blocks, write.lang)
+    return NewMail(recipient=person.email, kind=kind, subject=subject, text_body=text, html_body=page,
+                   language=write.lang)
 
 
 def invitation(settings: Settings, wave: WaveMailInfo, person: Addressee) -> NewMail:
-    return _mail(person, "invitation", f"Survey open: {wave.title}", [
-        f"Hello {person.display_name},",
-        f"the survey “{wave.title}” about {wave.service_name} is open from {wave.opens_on.isoformat()} "
-        f"until {wave.closes_on.isoformat()}, and you are in its audience.",
-        "Your answer is anonymous by construction: it carries a blind token, never your name, "
-        "and Candor cannot tell who answered.",
-        "Answer it here:",
+    write = Writer(recipient_language(settings, person))
+    _ = write.gettext
+    return _mail(person, write, "invitation", _("Survey open: %(title)s") % {"title": wave.title}, [
+        _("Hello %(name)s,") % {"name": person.display_name},
+        _("the survey “%(title)s” about %(service)s is open from %(opens)s until %(closes)s, "
+          "and you are in its audience.") % {"title": wave.title, "service": wave.service_name,
+                                             "opens": write.day(wave.opens_on), "closes": write.day(wave.closes_on)},
+        _("Your answer is anonymous by construction: it carries a blind token, never your name, "
+          "and Candor cannot tell who answered."),
+        _("Answer it here:"),
         Link(f"{settings.origin}/surveys/{wave.id}"),
     ])
 
 
 def reminder(settings: Settings, wave: WaveMailInfo, person: Addressee) -> NewMail:
-    return _mail(person, "reminder", f"Reminder: {wave.title} is open until {wave.closes_on.isoformat()}", [
-        f"Hello {person.display_name},",
-        f"the survey “{wave.title}” about {wave.service_name} is open until {wave.closes_on.isoformat()}.",
-        "This reminder goes to the people in its audience for whom no anonymous token has been fetched yet "
-        "(your browser fetches it when you sign in). That is all Candor knows: it does not know who answered, "
-        "and never will.",
-        "Answer it here:",
+    write = Writer(recipient_language(settings, person))
+    _ = write.gettext
+    subject = _("Reminder: %(title)s is open until %(closes)s") % {"title": wave.title,
+                                                                    "closes": write.day(wave.closes_on)}
+    return _mail(person, write, "reminder", subject, [
+        _("Hello %(name)s,") % {"name": person.display_name},
+        _("the survey “%(title)s” about %(service)s is open until %(closes)s.") % {
+            "title": wave.title, "service": wave.service_name, "closes": write.day(wave.closes_on)},
+        _("This reminder goes to the people in its audience for whom no anonymous token has been fetched yet "
+          "(your browser fetches it when you sign in). That is all Candor knows: it does not know who answered, "
+          "and never will."),
+        _("Answer it here:"),
         Link(f"{settings.origin}/surveys/{wave.id}"),
-        "You can switch reminders off on your Candor home page (invitations to new surveys still come):",
+        _("You can switch reminders off on your Candor home page (invitations to new surveys still come):"),
         Link(f"{settings.origin}/"),
     ])
 
 
 def thread_notice(settings: Settings, person: Addressee, news: Sequence[ThreadNews]) -> NewMail:
+    write = Writer(recipient_language(settings, person))
+    _ = write.gettext
     entries = [
-        (f"{'New thread' if n.notified_seq is None else 'The author wrote again'} in {n.service_name}: “{n.title}”",
+        ((_("New thread in %(service)s: “%(title)s”") if n.notified_seq is None
+          else _("The author wrote again in %(service)s: “%(title)s”")) % {"service": n.service_name, "title": n.title},
          f"{settings.origin}/threads/staff/{n.thread_id}")
         for n in news
     ]
     count = len(entries)
-    return _mail(person, "thread-notice", f"Feedback: {count} thread{'s' if count != 1 else ''} with news", [
-        f"Hello {person.display_name},",
-        "there is news in the feedback threads of the services you own:",
+    subject = write.ngettext("Feedback: %(num)s thread with news", "Feedback: %(num)s threads with news",
+                             count) % {"num": write.number(count)}
+    return _mail(person, write, "thread-notice", subject, [
+        _("Hello %(name)s,") % {"name": person.display_name},
+        _("there is news in the feedback threads of the services you own:"),
         Items(entries),
-        "Authors are anonymous: answer them in Candor. Replying to this e-mail reaches no one.",
+        _("Authors are anonymous: answer them in Candor. Replying to this e-mail reaches no one."),
     ])
 
 
@@ -356,6 +422,8 @@ def build_message(settings: Settings, mail: OutboxMail) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message.set_content(mail.text_body)
     message.add_alternative(mail.html_body, subtype="html")
+    # After the parts: setting content clears every Content-* header (RFC 3282's too).
+    message["Content-Language"] = mail.language
     return message
 
 

@@ -47,7 +47,10 @@ def page(request: Request, name: str, *, status: int = 200, **context: Any) -> T
         template_name=f"{name}.html",
         context={"user": user, "roles": roles, "csrf": auth.csrf_token if auth else "", "page": name,
                  "here": _here(request),
-                 **i18n.page_context(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")),
+                 # The cookie (this browser's choice), else the member's own language (another browser's
+                 # choice, or the directory's), else the browser's Accept-Language.
+                 **i18n.page_context(request.cookies.get(i18n.LANG_COOKIE) or (user.language if user else None),
+                                     request.headers.get("accept-language")),
                  **context},
         status_code=status,
         headers={"cache-control": "no-store"},

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -50,7 +50,9 @@ from analysis.report_types import (
     TrendPoint,
     suppressed,
 )
+from analysis.wording import ENGLISH, Wording
 from instruments import Instrument
+from instruments.errors import N_
 from instruments.translations import find_language
 from service import report_snapshots as snapshots
 from service.errors import Problem
@@ -65,7 +67,14 @@ from service.waves import instrument_by_hash
 
 log = logging.getLogger("candor.reports")
 
-CHARTS: dict[str, Callable[[GapReport], str]] = {
+
+class Chart(Protocol):
+    """A report chart (:mod:`analysis.charts`): the SVG of a report, its words in ``wording``'s language."""
+
+    def __call__(self, report: GapReport, *, wording: Wording = ...) -> str: ...
+
+
+CHARTS: dict[str, Chart] = {
     "dimension-gaps": dimension_gap_chart,
     "item-gaps": item_gap_chart,
     "importance-performance": importance_performance_chart,
@@ -269,11 +278,13 @@ async def fetch_matrices(db: asyncpg.Connection, instrument: Instrument, campaig
     return (await fetch_wave_data(db, instrument, campaign_id)).matrices
 
 
-async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int) -> Comments | Suppressed:
+async def fetch_comments(db: asyncpg.Connection, campaign_id: UUID, *, n: int, k_comments: int,
+                         words: Wording = ENGLISH) -> Comments | Suppressed:
     """Free-text answers, only when the wave has at least ``k_comments`` responses, in a
-    random order (the stored order must not hint at who wrote what)."""
+    random order (the stored order must not hint at who wrote what); suppressed, the
+    reason is in ``words``' language."""
     if n < k_comments:
-        return suppressed(k_comments)
+        return suppressed(k_comments, words)
     by_prompt: dict[str, list[str]] = {}
     for key, value in await q.select_comments(db, campaign_id=campaign_id):
         by_prompt.setdefault(key, []).append(value)
@@ -304,7 +315,7 @@ async def _measures_only_report(db: asyncpg.Connection, instrument: Instrument, 
     """A wave whose instrument has measures and no items: its report is the experience section."""
     values = await fetch_measures(db, instrument, campaign.id)
     n = 0 if values is None else int(values.shape[0])
-    comments = await fetch_comments(db, campaign.id, n=n, k_comments=campaign.k_comments)
+    comments = await fetch_comments(db, campaign.id, n=n, k_comments=campaign.k_comments, words=wording(language))
     texts = _theme_texts(comments)
 
     words = wording(language)
@@ -347,7 +358,7 @@ async def closed_wave_report(state: Any, db: asyncpg.Connection, campaign: Campa
     ``language`` is that of the report's own sentences (:func:`service.i18n.wording`); each
     language's report is cached on its own, with the same numbers."""
     if campaign.status != "closed":
-        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
+        raise Problem(409, "conflict", N_("Results appear when the wave closes on {date}", date=campaign.closes_on))
     series = await q.select_series(db, campaign_id=campaign.id)
     here = next((i for i, w in enumerate(series) if w.id == campaign.id), None)
     before = series[here - 1] if here else None
@@ -384,7 +395,8 @@ async def _compute_report(state: Any, db: asyncpg.Connection, campaign: Campaign
         return await _measures_only_report(db, instrument, campaign, language, audience)
     data = await fetch_wave_data(db, instrument, campaign.id)
     measures = await fetch_measures(db, instrument, campaign.id)
-    comments = await fetch_comments(db, campaign.id, n=data.matrices.n, k_comments=campaign.k_comments)
+    comments = await fetch_comments(db, campaign.id, n=data.matrices.n, k_comments=campaign.k_comments,
+                                    words=wording(language))
     previous: PreviousWave | None = None
     if before is not None:
         previous = PreviousWave(wave_id=str(before.id), title=before.title, closes_on=before.closes_on.isoformat(),
@@ -412,11 +424,13 @@ async def _compute_report(state: Any, db: asyncpg.Connection, campaign: Campaign
     return await asyncio.to_thread(analyse)
 
 
-async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign) -> Trend:
+async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign, *,
+                     language: str = DEFAULT_LOCALE) -> Trend:
     """Every closed wave of the campaign's service and instrument, oldest first, each with
-    its overall and dimension scores (from the waves' own, cached, reports)."""
+    its overall and dimension scores (from the waves' own, cached, reports in ``language``,
+    the reader's: the reports the reader's pages already made; the numbers are the same)."""
     if campaign.status != "closed":
-        raise Problem(409, "conflict", f"Results appear when the wave closes on {campaign.closes_on.isoformat()}")
+        raise Problem(409, "conflict", N_("Results appear when the wave closes on {date}", date=campaign.closes_on))
     points: list[TrendPoint] = []
     instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
     # An instrument with only experience measures has no overall or dimension score to trend.
@@ -425,9 +439,9 @@ async def wave_trend(state: Any, db: asyncpg.Connection, campaign: Campaign) -> 
         other = campaign if wave.id == campaign.id else await campaigns_q.select_campaign(db, campaign_id=wave.id)
         if other is None:
             continue
-        report = await closed_wave_report(state, db, other)
+        report = await closed_wave_report(state, db, other, language=language)
         # Only a measures-only wave lacks a summary, and those have no series here.
-        summary = report.summary if report.summary is not None else suppressed(report.k_scores)
+        summary = report.summary if report.summary is not None else suppressed(report.k_scores, wording(language))
         points.append(trend_point(report, summary, wave_id=str(wave.id), title=wave.title,
                                   closes_on=wave.closes_on.isoformat()))
     return Trend(service=campaign.service.name, instrument=campaign.instrument_id,

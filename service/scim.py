@@ -94,6 +94,8 @@ USER_ATTRS = (
         Attr("primary", type="boolean", description="Whether this is the primary address."),
     )),
     Attr("active", type="boolean", description="false deactivates the account and ends its sessions."),
+    Attr("preferredLanguage", description="The user's languages, as in Accept-Language (de-CH, en;q=0.8); the "
+         "first one Candor speaks is the language of the user's mail, unless the user chose one in Candor."),
 )
 GROUP_ATTRS = (
     Attr("displayName", required=True, uniqueness="server", description="The group's name in Candor."),
@@ -264,6 +266,7 @@ class UserWrite:
     active: bool | None
     email: str | None  # None: the directory gave no address; the account gets a placeholder
     account_name: str
+    preferred_language: str | None = None
 
 
 def user_write(resource: dict[str, Any]) -> UserWrite:
@@ -275,6 +278,8 @@ def user_write(resource: dict[str, Any]) -> UserWrite:
         raise ScimError(400, "userName is required", "invalidValue")
     if len(user_name) > 320:
         raise ScimError(400, "userName is longer than 320 characters", "invalidValue")
+    if len(resource.get("preferredLanguage") or "") > 200:
+        raise ScimError(400, "preferredLanguage is longer than 200 characters", "invalidValue")
     emails: list[dict[str, Any]] = resource.get("emails", [])
     if sum(1 for e in emails if e.get("primary")) > 1:
         raise ScimError(400, "At most one email may be primary", "invalidValue")
@@ -287,6 +292,7 @@ def user_write(resource: dict[str, Any]) -> UserWrite:
     return UserWrite(
         user_name=user_name, external_id=resource.get("externalId"), display_name=resource.get("displayName"),
         name=name, emails=emails, active=resource.get("active"), email=email, account_name=account_name[:200],
+        preferred_language=resource.get("preferredLanguage"),
     )
 
 
@@ -329,6 +335,7 @@ def user_resource(user: Any, base: str) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "schemas": [USER_SCHEMA], "id": str(user.id), "externalId": user.external_id, "userName": user.user_name,
         "name": user.name, "displayName": user.display_name, "emails": user.emails or None, "active": user.active,
+        "preferredLanguage": user.preferred_language,
         "meta": meta("User", user_location(base, user.id), user.created_at, user.updated_at),
     }
     return {k: v for k, v in resource.items() if v is not None}

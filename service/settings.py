@@ -93,6 +93,9 @@ class Settings:
     smtp_url: str = field(default="", repr=False)
     mail_from: str = ""
     mail_reminder_days: str = "3,7"
+    # The organisation's language: mail to a member whose language Candor does not know yet
+    # (they never signed in with a browser or chose one) is written in it. Checked by service.mail.
+    default_language: str = "en"
     # Request Tracker 5 (service.servicedesk): the RT base URL (REST 2 is under /REST/2.0), an
     # RT auth token (sent as "Authorization: token ..."), and the shared secret RT's scrip signs
     # status callbacks with. Empty URL: no service-desk connector. Checked by service.servicedesk.
@@ -239,6 +242,7 @@ class Settings:
             smtp_url=env.get("CANDOR_SMTP_URL", "").strip(),
             mail_from=env.get("CANDOR_MAIL_FROM", "").strip(),
             mail_reminder_days=env.get("CANDOR_MAIL_REMINDER_DAYS", "3,7").strip(),
+            default_language=env.get("CANDOR_DEFAULT_LANGUAGE", "en").strip().lower(),
             rt_url=env.get("CANDOR_RT_URL", "").strip().rstrip("/"),
             rt_token=env.get("CANDOR_RT_TOKEN", "").strip(),
             rt_callback_secret=env.get("CANDOR_RT_CALLBACK_SECRET", "").strip(),

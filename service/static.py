@@ -17,6 +17,12 @@ allows exactly its SHA-256 (``script_hash()``), nothing else inline.
 Files are served from memory, by exact name from the manifest: a path that is not a file
 there (``..``, a directory, a file added after start-up) is a 404. Edits are picked up
 on restart.
+
+The manifest also knows what each module imports, statically and with ``import("…")``, so
+``module_graph()`` names every module a page may run, now or later. A page's translations
+are cut to that graph (service.i18n): the template's ``asset()`` notes the modules a page
+names in ``page_modules``. A module whose imports cannot be followed (a specifier that is
+not a literal, a file that does not exist) stops start-up rather than lose a page's strings.
 """
 
 from __future__ import annotations
@@ -26,12 +32,16 @@ import gzip
 import hashlib
 import json
 import mimetypes
-from collections.abc import Mapping
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar import Request, Response, Router, get, head
 from litestar.params import FromPath
 from markupsafe import Markup
@@ -54,6 +64,13 @@ MEDIA_TYPES = {
 COMPRESSIBLE = frozenset({".js", ".css", ".txt", ".json", ".svg"})
 # Modules that pages import; the page modules themselves are loaded by <script src="{{ asset(...) }}">.
 ENTRY_POINTS = "js/pages/"
+# A module's imports. Static: `import … from "x"`, `export … from "x"`, `import "x"`, each starting a line
+# (as tests/integration/test_static_assets.py reads them). Dynamic: every `import(`; its argument must be
+# one string literal, or nobody could tell which module, and which strings, the page needs.
+STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']""", re.M)
+DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*(?:(["'])([^"'\n]+)\1\s*\)|(\)))?""")
+# The template context's set of modules the page names with asset() (its entry points).
+PAGE_MODULES = "page_modules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +125,21 @@ class Manifest:
         self.import_map = json.dumps({"imports": imports}, separators=(",", ":")).replace("<", "\\u003c")
         digest = hashlib.sha256(self.import_map.encode()).digest()
         self.script_hash = f"'sha256-{base64.b64encode(digest).decode()}'"
+        self.imports = {a.name: module_imports(a.name, a.body.decode(), self.assets)
+                        for a in self.assets.values() if a.name.endswith(".js")}
+
+    def module_graph(self, entries: Iterable[str]) -> frozenset[str]:
+        """Every module the ``entries`` may load: their imports, static and dynamic, transitively."""
+        seen: set[str] = set()
+        todo = list(entries)
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                if name not in self.imports:
+                    raise LookupError(f"no module {name!r} under frontend/static")
+                seen.add(name)
+                todo.extend(self.imports[name])
+        return frozenset(seen)
 
     def url(self, name: str) -> str:
         asset = self.assets.get(name)
@@ -118,6 +150,29 @@ class Manifest:
     def find(self, path: str) -> tuple[Asset, bool] | None:
         """The asset a URL path below /static/ names, and whether the name was the hashed one."""
         return self.by_url.get(path)
+
+
+def module_imports(name: str, source: str, assets: Mapping[str, Asset]) -> frozenset[str]:
+    """The files the module ``name`` imports, statically or with ``import()``, by their names in ``assets``."""
+    specifiers = [m[1] or m[2] for m in STATIC_IMPORT.finditer(source)]
+    for m in DYNAMIC_IMPORT.finditer(source):
+        if m[2]:
+            specifiers.append(m[2])
+        elif not m[3]:  # `import()` with nothing inside is prose in a comment; anything else is computed
+            line = source.count("\n", 0, m.start()) + 1
+            raise ValueError(f"{name}:{line}: import() of a computed specifier; name the module as a string literal")
+    found: set[str] = set()
+    for specifier in specifiers:
+        if specifier.startswith(URL_PREFIX):
+            target = specifier.removeprefix(URL_PREFIX)
+        elif specifier.startswith(("./", "../")):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), specifier))
+        else:
+            raise ValueError(f"{name}: import of {specifier!r}, which is neither relative nor under {URL_PREFIX}")
+        if target not in assets:
+            raise LookupError(f"{name}: imports {specifier!r}, which is no file under frontend/static")
+        found.add(target)
+    return frozenset(found)
 
 
 def build_manifest(root: Path) -> Manifest:
@@ -131,8 +186,23 @@ def manifest() -> Manifest:
 
 
 def asset(name: str) -> str:
-    """Template global: the hashed URL of ``frontend/static/<name>``."""
+    """The hashed URL of ``frontend/static/<name>``."""
     return manifest().url(name)
+
+
+@pass_context
+def page_asset(context: Context, name: str) -> str:
+    """Template global ``asset()``: the hashed URL, and a module noted in the page's ``page_modules``."""
+    modules = context.get(PAGE_MODULES)
+    if isinstance(modules, set) and name.endswith(".js"):
+        modules.add(name)
+    return asset(name)
+
+
+@cache
+def module_graph(entries: frozenset[str]) -> frozenset[str]:
+    """Every module the page modules ``entries`` may load, computed once per set of entries."""
+    return manifest().module_graph(entries)
 
 
 def import_map() -> Markup:
@@ -146,7 +216,7 @@ def script_hash() -> str:
 
 
 def install(environment: Any) -> None:
-    environment.globals.update(asset=asset, import_map=import_map)
+    environment.globals.update(asset=page_asset, import_map=import_map)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

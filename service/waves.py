@@ -12,6 +12,7 @@ import msgspec
 
 from crypto.tokens import TOKEN_TYPE_BLIND_RSA
 from instruments import Instrument
+from instruments.errors import N_
 from instruments.packing import PackedAnswers
 from service.issuance import WAVE, IssuerKey, b64url, stored_key
 from service.lru import LRUCache
@@ -54,11 +55,11 @@ def build_manifest(campaign: Campaign, keys: IssuerKey[UUID], audience_size: int
 def accepting(status: str, opens_on: date, closes_on: date, today: date) -> str | None:
     """Why a wave does not accept tokens or answers today, or None when it does."""
     if status != "open":
-        return "This survey wave is closed"
+        return N_("This survey wave is closed")
     if today < opens_on:
-        return f"This survey wave opens on {opens_on.isoformat()}"
+        return N_("This survey wave opens on {date}", date=opens_on)
     if today > closes_on:
-        return f"This survey wave closed on {closes_on.isoformat()}"
+        return N_("This survey wave closed on {date}", date=closes_on)
     return None
 
 

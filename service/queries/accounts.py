@@ -20,9 +20,11 @@ class Account(msgspec.Struct, frozen=True):
     roles: list[str]
     active: bool
     created_at: datetime
+    #: The language the member reads Candor in (migration 0016): chosen, or learnt at sign-in or from SCIM.
+    language: str | None = None
 
 
-_COLUMNS = "id, email, display_name, roles, active, created_at"
+_COLUMNS = "id, email, display_name, roles, active, created_at, language"
 
 
 def _account(row: asyncpg.Record | None) -> Account | None:
@@ -93,6 +95,17 @@ async def count_accounts(conn: asyncpg.Connection) -> int:
     return await count(conn, "select count(*) from accounts")
 
 
+async def choose_language(conn: asyncpg.Connection, *, account_id: UUID, language: str) -> None:
+    """The member's own choice of language (for mail): it wins over any inferred one."""
+    await conn.execute("update accounts set language = $2, language_chosen = true where id = $1",
+                       account_id, language)
+
+
+async def infer_language(conn: asyncpg.Connection, *, account_id: UUID, language: str) -> None:
+    """A language from the browser at sign-in: only where none is known yet."""
+    await conn.execute("update accounts set language = $2 where id = $1 and language is null", account_id, language)
+
+
 # Sessions ---------------------------------------------------------------------------
 
 
@@ -125,7 +138,7 @@ async def touch_session(
     row = await conn.fetchrow(
         """
         with live as (
-            select s.csrf_token, a.id, a.email, a.display_name, a.roles, a.active, a.created_at
+            select s.csrf_token, a.id, a.email, a.display_name, a.roles, a.active, a.created_at, a.language
             from sessions s join accounts a on a.id = s.account_id
             where s.token_hash = $1 and a.active
               and s.last_seen_at + interval '5 minutes' > now() - make_interval(mins => $2)

@@ -30,9 +30,11 @@ class OutboxMail(msgspec.Struct, frozen=True):
     last_error: str
     queued_on: date
     sent_on: date | None
+    language: str  # what the message is written in: its Content-Language
 
 
-_MAIL = "id, recipient, kind, subject, text_body, html_body, state, attempts, next_attempt_at, last_error, queued_on, sent_on"
+_MAIL = ("id, recipient, kind, subject, text_body, html_body, state, attempts, next_attempt_at, last_error, "
+         "queued_on, sent_on, language")
 
 
 class NewMail(msgspec.Struct, frozen=True):
@@ -41,11 +43,14 @@ class NewMail(msgspec.Struct, frozen=True):
     subject: str
     text_body: str
     html_body: str
+    language: str
 
 
 class Addressee(msgspec.Struct, frozen=True):
     email: str
     display_name: str
+    # The member's language for mail; None: not known, the organisation's default applies.
+    language: str | None = None
 
 
 class WaveMailInfo(msgspec.Struct, frozen=True):
@@ -77,7 +82,7 @@ class ThreadNotice(msgspec.Struct, frozen=True):
 
 
 _OUTBOX = """id, recipient, kind, subject, text_body, html_body, state, attempts, next_attempt_at, last_error,
-             queued_on, sent_on"""
+             queued_on, sent_on, language"""
 
 
 # Queueing ----------------------------------------------------------------------------------------
@@ -89,11 +94,12 @@ async def insert_mails(conn: asyncpg.Connection, *, mails: list[NewMail], state:
         return 0
     status = await conn.execute(
         """
-        insert into mail_outbox (recipient, kind, subject, text_body, html_body, state)
-        select r, k, s, t, h, $6 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as m(r, k, s, t, h)
+        insert into mail_outbox (recipient, kind, subject, text_body, html_body, language, state)
+        select r, k, s, t, h, l, $7
+        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as m(r, k, s, t, h, l)
         """,
         [m.recipient for m in mails], [m.kind for m in mails], [m.subject for m in mails],
-        [m.text_body for m in mails], [m.html_body for m in mails], state,
+        [m.text_body for m in mails], [m.html_body for m in mails], [m.language for m in mails], state,
     )
     return int(status.split()[-1])
 
@@ -126,7 +132,7 @@ async def select_audience(conn: asyncpg.Connection, *, campaign_id: UUID) -> lis
     """The wave's audience as it was snapshot when it opened (active accounts)."""
     rows = await conn.fetch(
         """
-        select a.email, a.display_name from campaign_audience ca join accounts a on a.id = ca.account_id
+        select a.email, a.display_name, a.language from campaign_audience ca join accounts a on a.id = ca.account_id
         where ca.campaign_id = $1 and a.active order by a.email
         """,
         campaign_id,
@@ -171,7 +177,7 @@ async def select_reminder_recipients(conn: asyncpg.Connection, *, campaign_id: U
     row) and have not opted out of reminders. Who answered is unknown and stays so."""
     rows = await conn.fetch(
         """
-        select a.email, a.display_name from campaign_audience ca join accounts a on a.id = ca.account_id
+        select a.email, a.display_name, a.language from campaign_audience ca join accounts a on a.id = ca.account_id
         where ca.campaign_id = $1 and a.active
           and not exists (select 1 from token_issuances ti where ti.campaign_id = ca.campaign_id
                                                             and ti.account_id = ca.account_id)
@@ -247,7 +253,8 @@ async def claim_thread_news(conn: asyncpg.Connection) -> list[ThreadNews]:
 async def select_service_owners(conn: asyncpg.Connection, *, service_ids: list[UUID]) -> dict[UUID, list[Addressee]]:
     rows = await conn.fetch(
         """
-        select o.service_id, a.email, a.display_name from service_owners o join accounts a on a.id = o.account_id
+        select o.service_id, a.email, a.display_name, a.language
+        from service_owners o join accounts a on a.id = o.account_id
         where o.service_id = any($1::uuid[]) and a.active and 'owner' = any(a.roles)
         order by a.email
         """,
@@ -255,7 +262,8 @@ async def select_service_owners(conn: asyncpg.Connection, *, service_ids: list[U
     )
     owners: dict[UUID, list[Addressee]] = {}
     for r in rows:
-        owners.setdefault(r["service_id"], []).append(Addressee(email=r["email"], display_name=r["display_name"]))
+        owners.setdefault(r["service_id"], []).append(
+            Addressee(email=r["email"], display_name=r["display_name"], language=r["language"]))
     return owners
 
 

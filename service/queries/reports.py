@@ -64,7 +64,7 @@ async def select_series(conn: asyncpg.Connection, *, campaign_id: UUID) -> list[
         join campaigns this on this.id = $1
         where c.service_id = this.service_id and c.instrument_hash = this.instrument_hash
           and c.status = 'closed'
-        order by c.closes_on, c.opened_on, c.id
+        order by c.closes_on, c.opened_on, c.created_at, c.id
         """,
         campaign_id,
     )

@@ -83,6 +83,7 @@ class ScimUser(msgspec.Struct, frozen=True):
     active: bool | None
     created_at: datetime
     updated_at: datetime
+    preferred_language: str | None = None
 
 
 class UserFields(msgspec.Struct, frozen=True):
@@ -97,11 +98,14 @@ class UserFields(msgspec.Struct, frozen=True):
     account_email: str
     account_name: str
     account_active: bool
+    preferred_language: str | None = None
+    # A language Candor speaks, from preferredLanguage: the account's unless its member chose one.
+    account_language: str | None = None
 
 
 _USER_SELECT = """
     select u.account_id as id, u.user_name, u.external_id, u.display_name, u.name, u.emails, u.active,
-           u.created_at, u.updated_at
+           u.created_at, u.updated_at, u.preferred_language
     from scim_users u
 """
 
@@ -166,34 +170,39 @@ NO_PASSWORD = "!scim"
 async def insert_account(conn: asyncpg.Connection, *, account_id: UUID, fields: UserFields) -> None:
     """A new member account for the directory. Raises UniqueViolationError on a taken email."""
     await conn.execute(
-        """insert into accounts (id, email, display_name, password_hash, roles, active)
-           values ($1, $2, $3, $4, '{member}', $5)""",
+        """insert into accounts (id, email, display_name, password_hash, roles, active, language)
+           values ($1, $2, $3, $4, '{member}', $5, $6)""",
         account_id, fields.account_email, fields.account_name, NO_PASSWORD, fields.account_active,
+        fields.account_language,
     )
 
 
 async def update_account(conn: asyncpg.Connection, *, account_id: UUID, fields: UserFields) -> None:
-    """Email, name and active flag as the directory says (roles stay the admin's).
-    Raises UniqueViolationError on a taken email."""
+    """Email, name and active flag as the directory says (roles stay the admin's), and its
+    language unless the member chose one. Raises UniqueViolationError on a taken email."""
     await conn.execute(
-        "update accounts set email = $2, display_name = $3, active = $4 where id = $1",
-        account_id, fields.account_email, fields.account_name, fields.account_active,
+        """update accounts set email = $2, display_name = $3, active = $4,
+                  language = case when language_chosen or $5::text is null then language else $5 end
+           where id = $1""",
+        account_id, fields.account_email, fields.account_name, fields.account_active, fields.account_language,
     )
 
 
 async def upsert_user(conn: asyncpg.Connection, *, account_id: UUID, fields: UserFields) -> ScimUser:
     row = await conn.fetchrow(
         """
-        insert into scim_users (account_id, user_name, external_id, display_name, name, emails, active)
-        values ($1, $2, $3, $4, $5, $6, $7)
+        insert into scim_users (account_id, user_name, external_id, display_name, name, emails, active,
+                                preferred_language)
+        values ($1, $2, $3, $4, $5, $6, $7, $8)
         on conflict (account_id) do update set
             user_name = excluded.user_name, external_id = excluded.external_id,
             display_name = excluded.display_name, name = excluded.name, emails = excluded.emails,
-            active = excluded.active, updated_at = now()
-        returning account_id as id, user_name, external_id, display_name, name, emails, active, created_at, updated_at
+            active = excluded.active, preferred_language = excluded.preferred_language, updated_at = now()
+        returning account_id as id, user_name, external_id, display_name, name, emails, active, created_at, updated_at,
+                  preferred_language
         """,
         account_id, fields.user_name, fields.external_id, fields.display_name, fields.name, fields.emails,
-        fields.active,
+        fields.active, fields.preferred_language,
     )
     assert row is not None
     return ScimUser(**dict(row))

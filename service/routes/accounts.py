@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from instruments.errors import N_
 from service.auth import requires_roles
 from service.errors import Problem, problem_spec
 from service.passwords import hash_password
@@ -69,14 +70,14 @@ class AccountController(Controller):
             roles=list(data.roles),
         )
         if account is None:
-            raise Problem(409, "conflict", f"An account with email {data.email.lower()} exists")
+            raise Problem(409, "conflict", N_("An account with email {email} exists", email=data.email.lower()))
         return account
 
     @get("/{account_id:uuid}", operation_id="getAccount", responses={**_ERRORS, 404: problem_spec("No such account")})
     async def get_account(self, db: NamedDependency[asyncpg.Connection], account_id: FromPath[UUID]) -> Account:
         account = await q.select_account(db, account_id=account_id)
         if account is None:
-            raise Problem(404, "not-found", f"No account {account_id}")
+            raise Problem(404, "not-found", N_("No account {account_id}", account_id=account_id))
         return account
 
     @patch(
@@ -90,7 +91,7 @@ class AccountController(Controller):
         me: Account = request.scope["user"]
         losing_admin = data.active is False or (data.roles is not None and "admin" not in data.roles)
         if me.id == account_id and losing_admin:
-            raise Problem(409, "conflict", "An admin cannot remove their own admin access")
+            raise Problem(409, "conflict", N_("An admin cannot remove their own admin access"))
         account = await q.update_account(
             db,
             account_id=account_id,
@@ -100,7 +101,7 @@ class AccountController(Controller):
             password_hash=await hash_password(data.password) if data.password else None,
         )
         if account is None:
-            raise Problem(404, "not-found", f"No account {account_id}")
+            raise Problem(404, "not-found", N_("No account {account_id}", account_id=account_id))
         if data.active is False or data.password:
             await q.delete_account_sessions(db, account_id=account_id)
         return account

@@ -23,12 +23,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.charts import score_trend_chart
+from instruments.errors import N_
 from service import actions as logic
 from service import respondents
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
-from service.i18n import LANG_COOKIE, report_language
+from service.i18n import DEFAULT_LOCALE, LANG_COOKIE, report_language, wording
 from service.instruments import in_reading_language
 from service.pages import PageResponse, gate, page
 from service.queries import actions as q
@@ -141,6 +142,11 @@ def _me(request: Request) -> Account:
     return request.scope["user"]
 
 
+def _language(request: Request) -> str:
+    """The language of an outcome's sentences: the reader's page language (cookie, else ``Accept-Language``)."""
+    return report_language(None, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
 def _effect(e: ExpectedIn | None) -> ExpectedEffect | None:
     return None if e is None else ExpectedEffect(level=e.level, key=e.key, change=e.change)
 
@@ -229,17 +235,20 @@ class ActionController(Controller):
     @get("/score-chart/{service_id:uuid}/{instrument_id:str}", operation_id="getServiceScoreChart",
          guards=[managers], media_type="image/svg+xml", responses={**_ERRORS, 404: problem_spec("No such series")})
     async def score_chart(
-        self, state: State, db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID],
-        instrument_id: FromPath[str],
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID],
+        instrument_id: FromPath[str], lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> Response[str]:
+        """The service's overall score across its closed waves, its words in ``lang`` (else the reader's)."""
         name = await q.select_service_name(db, service_id=service_id)
         if name is None:
-            raise Problem(404, "not-found", f"No service {service_id}")
+            raise Problem(404, "not-found", N_("No service {service_id}", service_id=service_id))
         found = [s for s in await logic.score_series(state, db, service_id=service_id)
                  if s["instrument_id"] == instrument_id]
         series = found[0] if found else {"service": {"id": str(service_id), "name": name},
                                          "instrument_title": instrument_id, "score": "gap", "waves": []}
-        return Response(score_trend_chart(series, prefix="trend"), media_type="image/svg+xml")
+        language = report_language(lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+        return Response(score_trend_chart(series, prefix="trend", wording=wording(language)),
+                        media_type="image/svg+xml")
 
     @get("/export.csv", operation_id="exportActions", guards=[staff], media_type="text/csv", responses=_ERRORS)
     async def export_actions(
@@ -257,7 +266,7 @@ async def _detail(state: State, db: asyncpg.Connection, request: Request, item: 
     can_edit = logic.can_edit(_me(request), item)
     return ActionDetail(
         item=item, activity=await q.select_activity(db, action_id=item.id),
-        outcome=await logic.outcome(state, db, item),
+        outcome=await logic.outcome(state, db, item, language=_language(request)),
         allowed=list(logic.TRANSITIONS[item.status]) if can_edit else [], can_edit=can_edit,
     )
 
@@ -282,10 +291,11 @@ async def dashboard_data(state: State, db: asyncpg.Connection, *, service_id: UU
     )
 
 
-async def public_actions(state: State, db: asyncpg.Connection) -> list[PublicAction]:
+async def public_actions(state: State, db: asyncpg.Connection, *,
+                         language: str = DEFAULT_LOCALE) -> list[PublicAction]:
     out = []
     for item in await q.select_public_actions(db):
-        result = await logic.outcome(state, db, item)
+        result = await logic.outcome(state, db, item, language=language)
         target = "a feedback thread" if item.target_level == "thread" else f"{item.target_level} {item.target_key}"
         out.append(PublicAction(
             id=item.id, title=item.title, description=item.description, service=item.service.name,
@@ -301,8 +311,9 @@ class PublicActionController(Controller):
     tags = ["actions"]
 
     @get("/", operation_id="listYouSaidWeDid", guards=[requires_login], responses={401: problem_spec("Not signed in")})
-    async def list_public(self, state: State, db: NamedDependency[asyncpg.Connection]) -> list[PublicAction]:
-        return await public_actions(state, db)
+    async def list_public(self, request: Request, state: State,
+                          db: NamedDependency[asyncpg.Connection]) -> list[PublicAction]:
+        return await public_actions(state, db, language=_language(request))
 
 
 class WaveExportController(Controller):
@@ -342,12 +353,14 @@ class WaveExportController(Controller):
         ``dta`` (Stata), with labels; only for a closed wave with at least k responses,
         free text only at k_comments."""
         if fmt not in respondents.FORMATS:
-            raise Problem(404, "not-found", f"No export format {fmt!r}; there are {', '.join(respondents.FORMATS)}")
+            raise Problem(404, "not-found", N_("No export format {fmt!r}; there are {formats}",
+                                               fmt=fmt, formats=', '.join(respondents.FORMATS)))
         campaign = await require_reader(db, _me(request), campaign_id)
         report = await closed_wave_report(state, db, campaign)  # 409 before the wave closes
         if not isinstance(report.n, int):
             raise Problem(409, "conflict",
-                          f"Respondent-level data needs at least k = {campaign.k_scores} responses; this wave has fewer")
+                          N_("Respondent-level data needs at least k = {k_scores} responses; this wave has fewer",
+                             k_scores=campaign.k_scores))
         instrument = await instrument_by_hash(state, db, campaign.instrument_hash)
         rows = await reports_q.select_respondent_rows(db, campaign_id=campaign.id)
         names, data = respondents.table(instrument, rows, with_comments=report.n >= campaign.k_comments)
@@ -382,8 +395,10 @@ class ActionPageController(Controller):
             return denied
         charts = []
         if "manager" in _me(request).roles:
+            words = wording(report_language(None, request.cookies.get(LANG_COOKIE),
+                                            request.headers.get("accept-language")))
             for i, series in enumerate(await logic.score_series(state, db)):
-                charts.append({"series": series, "svg": score_trend_chart(series, prefix=f"trend{i}")})
+                charts.append({"series": series, "svg": score_trend_chart(series, prefix=f"trend{i}", wording=words)})
         return page(request, "actions/dashboard", charts=charts)
 
     @get("/actions/{action_id:uuid}", operation_id="actionPage")
@@ -394,4 +409,4 @@ class ActionPageController(Controller):
     async def public_page(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> PageResponse:
         if denied := gate(request):
             return denied
-        return page(request, "actions/public", actions=await public_actions(state, db))
+        return page(request, "actions/public", actions=await public_actions(state, db, language=_language(request)))

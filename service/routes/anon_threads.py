@@ -23,7 +23,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service import threads as logic
 from service.errors import Problem, problem_spec
 from service.issuance import Issuer
@@ -95,16 +95,16 @@ async def _thread_by_secret(request: Request, state: State, db: asyncpg.Connecti
     await q.record_secret_failure(db)
     if await q.select_secret_failures(db) > state.settings.thread_secret_failures_per_minute:
         raise Problem(429, "too-many-requests",
-                      "Too many wrong thread secrets were tried in the last minute; try again in a minute",
+                      N_("Too many wrong thread secrets were tried in the last minute; try again in a minute"),
                       headers={"Retry-After": "60"}, commit=True)
-    raise Problem(401, "thread-secret", "Send the thread's twelve-word secret: Authorization: ThreadSecret …",
+    raise Problem(401, "thread-secret", N_("Send the thread's twelve-word secret: Authorization: ThreadSecret …"),
                   headers={"WWW-Authenticate": SECRET_CHALLENGE}, commit=True)
 
 
 async def _author_view(db: asyncpg.Connection, thread_id: UUID) -> AuthorThread:
     thread = await q.select_thread(db, thread_id=thread_id)
     if thread is None:  # the secret named it in this same transaction; threads are never deleted
-        raise Problem(404, "not-found", "No such thread")
+        raise Problem(404, "not-found", N_("No such thread"))
     messages = await q.select_messages(db, thread_id=thread_id)
     # Staff names are shown (staff reply under their own name); their exact times are not needed here.
     shown = [msgspec.structs.replace(m, posted_at=None) for m in messages]
@@ -143,11 +143,11 @@ class AnonymousThreadController(Controller):
         phrase = logic.normalise_secret(data.secret)
         errors = []
         if phrase is None:
-            errors.append(FieldError(field="secret", reason="must be twelve words of the thread word list"))
+            errors.append(FieldError(field="secret", reason=N_("must be twelve words of the thread word list")))
         if not await q.service_accepts_threads(db, service_id=data.service_id):
-            errors.append(FieldError(field="service_id", reason="no such service"))
+            errors.append(FieldError(field="service_id", reason=N_("no such service")))
         if errors or phrase is None:
-            raise Problem(422, "validation", "The thread cannot be opened; your token was not used", errors=errors)
+            raise Problem(422, "validation", N_("The thread cannot be opened; your token was not used"), errors=errors)
         thread_id = uuid.uuid4()
         day = logic.today()
         try:
@@ -158,9 +158,9 @@ class AnonymousThreadController(Controller):
                     title=data.title, body=data.body, opened_on=day,
                 )
         except asyncpg.UniqueViolationError:
-            raise Problem(409, "conflict", "Choose another secret; your token was not used") from None
+            raise Problem(409, "conflict", N_("Choose another secret; your token was not used")) from None
         if not stored:
-            raise Problem(409, "token-spent", "This thread token has already been used")
+            raise Problem(409, "token-spent", N_("This thread token has already been used"))
         return ThreadOpened(thread_id=thread_id, opened_on=day)
 
     @get("/by-secret", operation_id="readThread", responses=_SECRET_ERRORS)

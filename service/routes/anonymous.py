@@ -21,7 +21,9 @@ from litestar.params import FromPath, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from instruments import validate_answers
+from instruments.errors import N_
 from instruments.packing import PackedAnswers, pack_answers, unpack_answers
+from service.db import autocommit
 from service.errors import Problem, problem_spec
 from service.issuance import Issuer
 from service.queries import campaigns as q
@@ -47,7 +49,7 @@ class StoredAnswers(msgspec.Struct, frozen=True):
 async def _keys(request: Request, db: asyncpg.Connection, campaign_id: UUID) -> RedemptionKeys:
     keys = await redemption_keys(request.app.state, db, campaign_id)
     if keys is None:
-        raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
+        raise Problem(404, "not-found", N_("No opened survey wave {campaign_id}", campaign_id=campaign_id))
     return keys
 
 
@@ -78,7 +80,7 @@ class AnonymousController(Controller):
         pool = request.app.state.pool
         keys = await redemption_keys(request.app.state, pool, campaign_id)
         if keys is None:
-            raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
+            raise Problem(404, "not-found", N_("No opened survey wave {campaign_id}", campaign_id=campaign_id))
         issuer: Issuer = request.app.state.issuer
         token, _ = await issuer.redeem(request.headers.get("authorization"), keys.key)
         try:
@@ -86,16 +88,19 @@ class AnonymousController(Controller):
             # wave's instrument (validate_answers), the one schema that matters.
             data = msgspec.json.decode(await request.body())
         except msgspec.DecodeError as exc:
-            raise Problem(400, "malformed-body", f"The body could not be decoded: {exc}") from None
+            raise Problem(400, "malformed-body", N_("The body could not be decoded: {reason}",
+                                                    reason=str(exc))) from None
         if reason := accepting("open", keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
         if errors := validate_answers(keys.instrument, data):
-            raise Problem(422, "validation", f"{len(errors)} answer(s) need attention; your token was not used",
+            raise Problem(422, "validation", N_("{count} answer(s) need attention; your token was not used",
+                                                count=len(errors)),
                           errors=errors)
         packed = pack_answers(keys.instrument, data)
         response_id = uuid.uuid4()
         receipt = receipt_for(campaign_id, response_id, packed)
-        async with pool.acquire() as db:
+        # Autocommit statements only: the connection goes back without a reset round trip.
+        async with autocommit(pool) as db:
             stored = await q.store_response(
                 db, campaign_id=campaign_id, nonce=token.nonce, response_id=response_id, receipt=receipt,
                 item_values=packed.item_values, importance=packed.importance,
@@ -104,8 +109,8 @@ class AnonymousController(Controller):
             status = None if stored else await q.select_status(db, campaign_id=campaign_id)
         if not stored:
             if status != "open":
-                raise Problem(409, "campaign-closed", "This survey wave is closed")
-            raise Problem(409, "token-spent", "This token has already been used: this wave has your answers")
+                raise Problem(409, "campaign-closed", N_("This survey wave is closed"))
+            raise Problem(409, "token-spent", N_("This token has already been used: this wave has your answers"))
         return SubmissionReceipt(receipt=receipt, response_id=response_id)
 
     @get("/{campaign_id:uuid}/receipts/{receipt:str}", operation_id="checkReceipt",
@@ -116,7 +121,7 @@ class AnonymousController(Controller):
         keys = await _keys(request, db, campaign_id)
         stored = await q.select_response_by_receipt(db, campaign_id=campaign_id, receipt=receipt)
         if stored is None:
-            raise Problem(404, "not-found", "No response with this receipt in this wave")
+            raise Problem(404, "not-found", N_("No response with this receipt in this wave"))
         packed = PackedAnswers(stored.item_values, stored.importance, stored.satisfaction, stored.comments,
                                stored.measures)
         answers = unpack_answers(keys.instrument, packed)

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from instruments.errors import N_
 from service.auth import (
     SESSION_COOKIE,
     requires_login,
@@ -55,15 +56,15 @@ class AuthController(Controller):
     ) -> Response[Me]:
         if not state.settings.password_login:
             raise Problem(403, "password-login-disabled",
-                          f"Passwords are switched off here; sign in with {state.settings.oidc_provider_name} "
-                          "at /auth/oidc/login")
+                          N_("Passwords are switched off here; sign in with {oidc_provider_name} at /auth/oidc/login",
+                             oidc_provider_name=state.settings.oidc_provider_name))
         result = await sign_in(request, state, db, email=data.email, password=data.password)
         # commit=True: the attempt's count is kept with the error answer.
         if result.status == 429:
-            raise Problem(429, "too-many-requests", "Too many failed sign-in attempts; try again later",
+            raise Problem(429, "too-many-requests", N_("Too many failed sign-in attempts; try again later"),
                           headers={"Retry-After": str(result.retry_after)}, commit=True)
         if result.token is None or result.account is None or result.csrf_token is None:
-            raise Problem(401, "invalid-credentials", "Email or password is wrong", commit=True)
+            raise Problem(401, "invalid-credentials", N_("Email or password is wrong"), commit=True)
         return Response(Me(account=result.account, csrf_token=result.csrf_token),
                         cookies=[session_cookie(state.settings, request, result.token)])
 

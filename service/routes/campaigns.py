@@ -20,11 +20,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from analysis.report_types import Trend
 from crypto.tokens import TOKEN_REQUEST, TOKEN_RESPONSE
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service import transparency
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
-from service.i18n import LANG_COOKIE, report_language
+from service.i18n import LANG_COOKIE, choose_locale, localize, report_language, wording
 from service.instruments import in_reading_language
 from service.issuance import WAVE, Issuer, TokenKey, generate_keys, publish_key, read_token_requests
 from service.mail import queue_invitations
@@ -103,7 +103,7 @@ async def _visible(db: asyncpg.Connection, request: Request, campaign_id: UUID) 
     me: Account = request.scope["user"]
     campaign = await q.select_campaign(db, campaign_id=campaign_id)
     if campaign is None or not await q.can_see_campaign(db, campaign_id=campaign_id, account_id=me.id, roles=me.roles):
-        raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        raise Problem(404, "not-found", N_("No survey wave {campaign_id}", campaign_id=campaign_id))
     return campaign
 
 
@@ -111,7 +111,7 @@ async def _current(db: asyncpg.Connection, campaign_id: UUID) -> Campaign:
     """The wave as stored after a change made in this request."""
     campaign = await q.select_campaign(db, campaign_id=campaign_id)
     if campaign is None:  # deleted by a concurrent request between the change and this read
-        raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+        raise Problem(404, "not-found", N_("No survey wave {campaign_id}", campaign_id=campaign_id))
     return campaign
 
 
@@ -119,28 +119,28 @@ async def _check_references(db: asyncpg.Connection, data: CampaignCreate | Campa
     """Check what the body names exists; return the instrument hash it resolves to."""
     errors = []
     if data.service_id is not None and await services_q.select_service(db, service_id=data.service_id) is None:
-        errors.append(FieldError(field="service_id", reason="no such service"))
+        errors.append(FieldError(field="service_id", reason=N_("no such service")))
     if data.audience_group_id is not None and await groups_q.select_group(db, group_id=data.audience_group_id) is None:
-        errors.append(FieldError(field="audience_group_id", reason="no such group"))
+        errors.append(FieldError(field="audience_group_id", reason=N_("no such group")))
     digest = None
     if data.instrument_id is not None:
         found = await instruments_q.select_instrument(db, instrument_id=data.instrument_id, digest=data.instrument_hash)
         if found is None:
             errors.append(FieldError(field="instrument_hash" if data.instrument_hash else "instrument_id",
-                                     reason="no such instrument version"))
+                                     reason=N_("no such instrument version")))
         else:
             digest = found.summary.hash
     elif data.instrument_hash is not None:
-        errors.append(FieldError(field="instrument_id", reason="required with instrument_hash"))
+        errors.append(FieldError(field="instrument_id", reason=N_("required with instrument_hash")))
     if errors:
-        raise Problem(422, "validation", "The wave names something that does not exist", errors=errors)
+        raise Problem(422, "validation", N_("The wave names something that does not exist"), errors=errors)
     return digest
 
 
 def _check_dates(opens_on: date, closes_on: date) -> None:
     if closes_on < opens_on:
-        raise Problem(422, "validation", "The wave closes before it opens",
-                      errors=[FieldError(field="closes_on", reason="must be on or after opens_on")])
+        raise Problem(422, "validation", N_("The wave closes before it opens"),
+                      errors=[FieldError(field="closes_on", reason=N_("must be on or after opens_on"))])
 
 
 class CampaignController(Controller):
@@ -160,8 +160,8 @@ class CampaignController(Controller):
         _check_dates(data.opens_on, data.closes_on)
         digest = await _check_references(db, data)
         if digest is None:  # CampaignCreate requires the instrument; _check_references resolved it
-            raise Problem(422, "validation", "The wave needs an instrument",
-                          errors=[FieldError(field="instrument_id", reason="required")])
+            raise Problem(422, "validation", N_("The wave needs an instrument"),
+                          errors=[FieldError(field="instrument_id", reason=N_("required"))])
         campaign_id = await q.insert_campaign(
             db, title=data.title, description=data.description, service_id=data.service_id,
             instrument_hash=digest, audience_group_id=data.audience_group_id, opens_on=data.opens_on,
@@ -184,7 +184,7 @@ class CampaignController(Controller):
     ) -> Campaign:
         campaign = await _visible(db, request, campaign_id)
         if campaign.status != "draft":
-            raise Problem(409, "conflict", "An opened wave's manifest is frozen; create a new wave instead")
+            raise Problem(409, "conflict", N_("An opened wave's manifest is frozen; create a new wave instead"))
         _check_dates(data.opens_on or campaign.opens_on, data.closes_on or campaign.closes_on)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         changes.pop("instrument_id", None)
@@ -202,14 +202,14 @@ class CampaignController(Controller):
     ) -> Campaign:
         campaign = await _visible(db, request, campaign_id)
         if await q.lock_campaign_status(db, campaign_id=campaign_id) != "draft":
-            raise Problem(409, "conflict", f"The wave is {campaign.status}; only a draft can be opened")
+            raise Problem(409, "conflict", N_("The wave is {status}; only a draft can be opened",
+                                              status=campaign.status))
         settings = state.settings
         await q.lock_service_openings(db, campaign_id=campaign_id)
         size = await q.snapshot_audience(db, campaign_id=campaign_id)
         if size < campaign.k_scores:
             raise Problem(409, "conflict",
-                          f"The audience has {size} active members, fewer than k_scores = {campaign.k_scores}: "
-                          "answers from so few people could not stay anonymous")
+                          N_("The audience has {size} active members, fewer than k_scores = {k_scores}: answers from so few people could not stay anonymous", size=size, k_scores=campaign.k_scores))
         clashes = await q.select_audience_clashes(db, campaign_id=campaign_id,
                                                   lookback_days=settings.audience_lookback_days)
         if clashes:
@@ -230,7 +230,8 @@ class CampaignController(Controller):
     ) -> Campaign:
         campaign = await _visible(db, request, campaign_id)
         if await q.lock_campaign_status(db, campaign_id=campaign_id) != "open":
-            raise Problem(409, "conflict", f"The wave is {campaign.status}; only an open wave can be closed")
+            raise Problem(409, "conflict", N_("The wave is {status}; only an open wave can be closed",
+                                              status=campaign.status))
         await q.close_campaign(db, campaign_id=campaign_id)
         await q.scrub_wave_order(db, campaign_id=campaign_id)
         return await _current(db, campaign_id)
@@ -243,7 +244,7 @@ class CampaignController(Controller):
         await _visible(db, request, campaign_id)
         found = await q.select_manifest(db, campaign_id=campaign_id)
         if found is None:
-            raise Problem(404, "not-found", "A draft wave has no manifest yet")
+            raise Problem(404, "not-found", N_("A draft wave has no manifest yet"))
         return Manifest(manifest=found[0], manifest_hash=found[1])
 
     @get("/{campaign_id:uuid}/token-key", operation_id="getTokenKey", responses=_NOT_FOUND)
@@ -252,7 +253,7 @@ class CampaignController(Controller):
         async with state.pool.acquire() as db:
             keys = await q.select_keys(db, campaign_id=campaign_id)
         if keys is None:
-            raise Problem(404, "not-found", f"No opened survey wave {campaign_id}")
+            raise Problem(404, "not-found", N_("No opened survey wave {campaign_id}", campaign_id=campaign_id))
         return publish_key(wave_key(keys))
 
     @post(
@@ -276,15 +277,15 @@ class CampaignController(Controller):
             check = await q.select_issuance_check(db, campaign_id=campaign_id, account_id=me.id)
             if check is None or not check.in_audience:
                 if check is not None or await q.select_campaign(db, campaign_id=campaign_id) is not None:
-                    raise Problem(403, "forbidden", "You are not in this wave's audience")
-                raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+                    raise Problem(403, "forbidden", N_("You are not in this wave's audience"))
+                raise Problem(404, "not-found", N_("No survey wave {campaign_id}", campaign_id=campaign_id))
         keys = check.keys
         if reason := accepting(keys.status, keys.opens_on, keys.closes_on, today()):
             raise Problem(409, "campaign-closed", reason)
         key = wave_key(keys)
         token_requests = read_token_requests(await request.body(), key)
         if check.issued:  # read before signing, so a repeated request costs no signature
-            raise Problem(409, "token-issued", "You already received your token for this wave")
+            raise Problem(409, "token-issued", N_("You already received your token for this wave"))
         issuer: Issuer = state.issuer
         responses = await issuer.issue(key, token_requests)
         # Recorded after signing, by the one statement that decides: a failed signing
@@ -292,7 +293,7 @@ class CampaignController(Controller):
         # account's other request are never sent.
         async with state.pool.acquire() as db:
             if not await q.record_issuance(db, campaign_id=campaign_id, account_id=me.id):
-                raise Problem(409, "token-issued", "You already received your token for this wave")
+                raise Problem(409, "token-issued", N_("You already received your token for this wave"))
         return Response(responses, media_type=TOKEN_RESPONSE)
 
     @get("/{campaign_id:uuid}/progress", operation_id="getCampaignProgress", guards=[requires_login],
@@ -303,9 +304,11 @@ class CampaignController(Controller):
         campaign = await require_reader(db, request.scope["user"], campaign_id)
         issued, responses = await q.count_progress(db, campaign_id=campaign_id)
         k = campaign.k_scores
+        rounding = N_("Counts are rounded down to whole multiples of k = {k} (null: fewer than {k}); the true count "
+                      "is at least the number shown and less than it plus {k}.", k=k)
+        locale = choose_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
         return Progress(tokens_issued=_floor_to(issued, k), responses=_floor_to(responses, k), k=k,
-                        rounding=f"Counts are rounded down to whole multiples of k = {k} (null: fewer than {k}); "
-                        f"the true count is at least the number shown and less than it plus {k}.")
+                        rounding=localize(rounding, locale))
 
     @get("/{campaign_id:uuid}/audience-provenance", operation_id="getCampaignAudienceProvenance",
          guards=[requires_login], responses={**_ERRORS, **_NOT_FOUND})
@@ -317,7 +320,7 @@ class CampaignController(Controller):
         await require_reader(db, request.scope["user"], campaign_id)
         found = await provenance_q.select_audience_provenance(db, campaign_id=campaign_id)
         if found is None:
-            raise Problem(404, "not-found", f"No survey wave {campaign_id}")
+            raise Problem(404, "not-found", N_("No survey wave {campaign_id}", campaign_id=campaign_id))
         return found
 
 
@@ -349,19 +352,24 @@ class ReportController(Controller):
     ) -> Response[str]:
         campaign = await require_reader(db, request.scope["user"], campaign_id)
         if chart not in CHARTS:
-            raise Problem(404, "not-found", f"No chart {chart!r}; there are {', '.join(CHARTS)}")
-        report = await closed_wave_report(state, db, campaign)
-        svg = CHARTS[chart](await _in_reading_language(request, state, db, campaign, report, lang))
+            raise Problem(404, "not-found", N_("No chart {chart!r}; there are {charts}",
+                                               chart=chart, charts=', '.join(CHARTS)))
+        language = report_language(lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+        report = await closed_wave_report(state, db, campaign, language=language)
+        svg = CHARTS[chart](await _in_reading_language(request, state, db, campaign, report, lang),
+                            wording=wording(language))
         return Response(svg, media_type="image/svg+xml")
 
     @get("/trend", operation_id="getCampaignTrend", responses={**_ERRORS, **_NOT_FOUND, **_NOT_CLOSED})
     async def trend(
-        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID]
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection], campaign_id: FromPath[UUID],
+        lang: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> Trend:
         """Every closed wave of this wave's service and instrument, oldest first, with the
-        overall and dimension scores and their intervals."""
+        overall and dimension scores and their intervals, from the reports in ``lang`` (else the reader's)."""
         campaign = await require_reader(db, request.scope["user"], campaign_id)
-        return await wave_trend(state, db, campaign)
+        language = report_language(lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+        return await wave_trend(state, db, campaign, language=language)
 
 
 async def _in_reading_language(request: Request, state: State, db: asyncpg.Connection, campaign: Campaign,
@@ -377,10 +385,11 @@ def _floor_to(count: int, k: int) -> int | None:
 
 
 def _audience_clash(clash: q.AudienceClash, lookback_days: int) -> Problem:
-    reason = (f"differs by {clash.difference} people from the audience of “{clash.title}”, a wave of the same "
-              f"service opened on {clash.opened_on.isoformat()}; fewer than k = {clash.k} apart, the two results "
-              "could be subtracted to single those people out")
+    reason = N_("differs by {difference} people from the audience of “{title}”, a wave of the same service opened "
+                "on {opened_on}; fewer than k = {k} apart, the two results could be subtracted to single those "
+                "people out", difference=clash.difference, title=clash.title, opened_on=clash.opened_on, k=clash.k)
     return Problem(422, "validation",
-                   f"The audience {reason}. Choose an audience that differs by none or by at least {clash.k} people, "
-                   f"or wait until {lookback_days} days after that wave opened.",
+                   N_("The audience {reason}. Choose an audience that differs by none or by at least {k} people, "
+                      "or wait until {lookback_days} days after that wave opened.",
+                      reason=reason, k=clash.k, lookback_days=lookback_days),
                    errors=[FieldError(field="audience_group_id", reason=reason)])

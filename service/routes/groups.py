@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from instruments.errors import N_
 from service.auth import requires_roles
 from service.errors import FieldError, Problem, problem_spec
 from service.queries import groups as q
@@ -56,7 +57,7 @@ admin = requires_roles("admin")
 async def _detail(db: NamedDependency[asyncpg.Connection], group_id: FromPath[UUID]) -> GroupDetail:
     group = await q.select_group(db, group_id=group_id)
     if group is None:
-        raise Problem(404, "not-found", f"No group {group_id}")
+        raise Problem(404, "not-found", N_("No group {group_id}", group_id=group_id))
     return GroupDetail(group=group, members=await q.select_members(db, group_id=group_id))
 
 
@@ -69,15 +70,16 @@ async def _editable(db: asyncpg.Connection, group_id: UUID) -> None:
     edit would be undone at the next sync, and an audience from the directory must not
     be quietly padded by hand."""
     if await scim_q.is_managed(db, group_id=group_id):
-        raise Problem(409, "conflict", "This group is managed by your directory (SCIM): change its name and "
-                      "members in the directory, which provisions them here")
+        raise Problem(409, "conflict", N_("This group is managed by your directory (SCIM): change its name and "
+                      "members in the directory, which provisions them here"))
 
 
 _MANAGED = {409: problem_spec("The group is managed by the directory (SCIM)")}
 
 
 def _name_taken(name: str) -> Problem:
-    return Problem(409, "conflict", f"A group named {name!r} exists", errors=[FieldError(field="name", reason="already taken")])
+    return Problem(409, "conflict", N_("A group named {name!r} exists",
+                                       name=name), errors=[FieldError(field="name", reason=N_("already taken"))])
 
 
 class GroupController(Controller):
@@ -121,7 +123,7 @@ class GroupController(Controller):
         except asyncpg.UniqueViolationError:
             raise _name_taken(data.name or "") from None
         if not found:
-            raise Problem(404, "not-found", f"No group {group_id}")
+            raise Problem(404, "not-found", N_("No group {group_id}", group_id=group_id))
         return await _detail(db, group_id)
 
     @delete("/{group_id:uuid}", operation_id="deleteGroup", guards=[admin], status_code=HTTP_204_NO_CONTENT,
@@ -135,10 +137,10 @@ class GroupController(Controller):
             async with db.transaction():
                 deleted = await q.delete_group(db, group_id=group_id, actor_id=_me(request).id, source="admin")
         except asyncpg.ForeignKeyViolationError:
-            raise Problem(409, "conflict", "The group is the audience of a survey wave; waves keep their audience, "
-                          "so it cannot be deleted") from None
+            raise Problem(409, "conflict", N_("The group is the audience of a survey wave; waves keep their audience, "
+                          "so it cannot be deleted")) from None
         if not deleted:
-            raise Problem(404, "not-found", f"No group {group_id}")
+            raise Problem(404, "not-found", N_("No group {group_id}", group_id=group_id))
 
     @put(
         "/{group_id:uuid}/members",
@@ -151,14 +153,14 @@ class GroupController(Controller):
         data: JSONBody[MembersIn],
     ) -> GroupDetail:
         if await q.select_group(db, group_id=group_id) is None:
-            raise Problem(404, "not-found", f"No group {group_id}")
+            raise Problem(404, "not-found", N_("No group {group_id}", group_id=group_id))
         await _editable(db, group_id)
         unknown = await q.replace_members(db, group_id=group_id, account_ids=list(dict.fromkeys(data.account_ids)),
                                           actor_id=_me(request).id, source="admin")
         if unknown:
             raise Problem(
-                422, "validation", "Some account ids name no account",
-                errors=[FieldError(field=f"account_ids[{data.account_ids.index(u)}]", reason=f"no account {u}") for u in unknown],
+                422, "validation", N_("Some account ids name no account"),
+                errors=[FieldError(field=f"account_ids[{data.account_ids.index(u)}]", reason=N_("no account {account_id}", account_id=u)) for u in unknown],
             )
         return await _detail(db, group_id)
 

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
+from instruments.errors import N_
 from service.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, Problem, problem_spec
 from service.queries import health as q
 
@@ -39,6 +40,6 @@ class HealthController(Controller):
             async with state.pool.acquire(timeout=READY_TIMEOUT_SECONDS) as conn:
                 await q.select_one(conn, timeout=READY_TIMEOUT_SECONDS)
         except DATABASE_UNAVAILABLE:
-            raise Problem(503, "unavailable", "The database is unreachable or every connection is busy",
+            raise Problem(503, "unavailable", N_("The database is unreachable or every connection is busy"),
                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         return Health(status="ready")

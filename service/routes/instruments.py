@@ -17,7 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from instruments import Instrument, InstrumentError, load_instrument_bytes
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.instruments import reading_language
@@ -62,7 +62,9 @@ class InstrumentController(Controller):
     ) -> InstrumentDetail:
         found = await q.select_instrument(db, instrument_id=instrument_id, digest=version_hash)
         if found is None:
-            raise Problem(404, "not-found", f"No instrument {instrument_id!r}" + (f" with hash {version_hash}" if version_hash else ""))
+            raise Problem(404, "not-found", N_("No instrument {id!r} with hash {hash}",
+                                               id=instrument_id, hash=version_hash)
+                          if version_hash else N_("No instrument {id!r}", id=instrument_id))
         instrument = found.instrument
         if lang is not None:
             instrument = instrument.localized(reading_language(instrument, lang))
@@ -94,14 +96,15 @@ class InstrumentController(Controller):
         except InstrumentError as exc:
             raise Problem(422, "validation", str(exc), errors=list(exc.field_errors)) from None
         if await q.is_builtin_id(db, instrument_id=instrument.id):
-            raise Problem(409, "conflict", f"{instrument.id!r} is a built-in instrument; choose another id",
-                          errors=[FieldError(field="id", reason="reserved by a built-in instrument")])
+            raise Problem(409, "conflict", N_("{id!r} is a built-in instrument; choose another id", id=instrument.id),
+                          errors=[FieldError(field="id", reason=N_("reserved by a built-in instrument"))])
         summary, created = await q.insert_instrument(
             db, instrument=instrument, builtin=False, uploaded_by=request.scope["user"].id
         )
         if summary is None:
             raise Problem(409, "conflict",
-                          f"{instrument.id} version {instrument.version} exists with different content; bump the version",
-                          errors=[FieldError(field="version", reason="already used for different content")])
+                          N_("{id} version {version} exists with different content; bump the version",
+                             id=instrument.id, version=instrument.version),
+                          errors=[FieldError(field="version", reason=N_("already used for different content"))])
         return Response(summary, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 

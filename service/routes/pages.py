@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service import i18n, mail, transparency
+from service import audit, i18n, mail, transparency
 from service.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -122,14 +122,19 @@ class PageController(Controller):
                 return answer
         return Redirect("/login", status_code=303, cookies=[session_cookie(state.settings, request, None)])
 
-    # A link, not a form: choosing a language changes nothing but this browser's preference (a plain cookie
-    # whose value is one of two words), so it needs neither a session nor a CSRF token and works signed out.
+    # A link, not a form: choosing a language changes this browser's preference (a plain cookie whose value is
+    # one of two words), so it needs neither a session nor a CSRF token and works signed out. Signed in, it is
+    # also the language of the member's mail, stored only when the click came from a page of this site: a link
+    # on another site cannot change what a member's mail is written in.
     @get("/language", operation_id="chooseLanguage")
-    async def choose_language(self, request: Request, lang: FromQuery[str] = "",
-                              back: FromQuery[str] = "/") -> Redirect:
+    async def choose_language(self, request: Request, db: NamedDependency[asyncpg.Connection],
+                              lang: FromQuery[str] = "", back: FromQuery[str] = "/") -> Redirect:
         settings = request.app.state.settings
         secure = settings.secure_cookies if settings.secure_cookies is not None else secure_origin(settings)
         known = lang in i18n.SUPPORTED
+        user = request.scope.get("user")
+        if known and user is not None and _same_origin(request):
+            await accounts_q.choose_language(db, account_id=user.id, language=lang)
         cookie = Cookie(key=i18n.LANG_COOKIE, value=lang if known else "", path="/", httponly=True,
                         samesite="lax", secure=secure, max_age=LANG_COOKIE_DAYS * 86400 if known else 0)
         return Redirect(_local_path(back[:2000]), status_code=303, cookies=[cookie],
@@ -137,7 +142,9 @@ class PageController(Controller):
 
     @get("/privacy", operation_id="privacyPage")
     async def privacy(self, request: Request, db: NamedDependency[asyncpg.Connection]) -> Template:
-        return page(request, "privacy", audit=await audit_q.select_audit_result(db),
+        lang = i18n.choose_locale(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"))
+        shown = audit.for_reader(await audit_q.select_audit_result(db), i18n.translations(lang).gettext)
+        return page(request, "privacy", audit=shown,
                     key_log=await transparency.published(db), mail_retention_days=mail.RETENTION_DAYS)
 
     @get("/receipts", operation_id="receiptsPage")

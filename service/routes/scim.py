@@ -31,7 +31,8 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ExceptionHandlersMap
 
-from service import scim
+from instruments.errors import N_
+from service import mail, scim
 from service.auth import requires_roles
 from service.errors import DATABASE_UNAVAILABLE, Problem, problem_spec
 from service.origin import absolute_url
@@ -121,6 +122,8 @@ def _user_fields(write: scim.UserWrite, account_id: UUID) -> UserFields:
         # No address from the directory: a placeholder no mail can reach (RFC 2606 .invalid).
         account_email=write.email or f"{account_id}@scim.invalid",
         account_name=write.account_name, account_active=write.active is not False,
+        preferred_language=write.preferred_language,
+        account_language=mail.browser_language(None, write.preferred_language),
     )
 
 
@@ -401,4 +404,4 @@ class ScimTokenController(Controller):
             responses={**_ERRORS, 404: problem_spec("No such token")})
     async def revoke_token(self, db: NamedDependency[asyncpg.Connection], token_id: FromPath[UUID]) -> None:
         if await q.revoke_token(db, token_id=token_id) is None:
-            raise Problem(404, "not-found", f"No SCIM token {token_id}")
+            raise Problem(404, "not-found", N_("No SCIM token {token_id}", token_id=token_id))

@@ -21,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service import servicedesk as desk
 from service.auth import requires_roles
 from service.errors import Problem, problem_spec
@@ -86,7 +86,7 @@ class CallbackResult(msgspec.Struct, frozen=True):
 
 _ERRORS = {401: problem_spec("Not signed in"), 403: problem_spec("Role or CSRF token missing")}
 _NOT_FOUND = {404: problem_spec("No such thread for you")}
-_NOT_CONFIGURED = "This server has no service desk: an administrator sets CANDOR_RT_URL and CANDOR_RT_TOKEN"
+_NOT_CONFIGURED = N_("This server has no service desk: an administrator sets CANDOR_RT_URL and CANDOR_RT_TOKEN")
 
 
 async def _service_staff(request: Request, db: asyncpg.Connection, service_id: UUID) -> None:
@@ -94,10 +94,10 @@ async def _service_staff(request: Request, db: asyncpg.Connection, service_id: U
     me: Account = request.scope["user"]
     if "admin" in me.roles:
         if await services_q.select_service(db, service_id=service_id) is None:
-            raise Problem(404, "not-found", f"No service {service_id}")
+            raise Problem(404, "not-found", N_("No service {service_id}", service_id=service_id))
         return
     if not await services_q.owns_service(db, service_id=service_id, account_id=me.id):
-        raise Problem(403, "forbidden", "Only the owners of this service can do this")
+        raise Problem(403, "forbidden", N_("Only the owners of this service can do this"))
 
 
 async def _thread(request: Request, db: asyncpg.Connection, thread_id: UUID, *, owner: bool) -> threads_q.ThreadSummary:
@@ -109,9 +109,9 @@ async def _thread(request: Request, db: asyncpg.Connection, thread_id: UUID, *, 
             return thread
         if "moderator" in me.roles:
             if owner:
-                raise Problem(403, "forbidden", "Only the owners of the thread's service can do this")
+                raise Problem(403, "forbidden", N_("Only the owners of the thread's service can do this"))
             return thread
-    raise Problem(404, "not-found", f"No thread {thread_id} among your services")
+    raise Problem(404, "not-found", N_("No thread {thread_id} among your services", thread_id=thread_id))
 
 
 async def _ticket_view(db: asyncpg.Connection, state: State, thread: threads_q.ThreadSummary) -> TicketView:
@@ -152,8 +152,8 @@ class ServiceDeskController(Controller):
         if not desk.configured(state.settings):
             raise Problem(409, "conflict", _NOT_CONFIGURED)
         if data.queue != data.queue.strip():
-            raise Problem(422, "validation", "The queue name has spaces at its start or end",
-                          errors=[FieldError(field="queue", reason="no spaces at the start or end")])
+            raise Problem(422, "validation", N_("The queue name has spaces at its start or end"),
+                          errors=[FieldError(field="queue", reason=N_("no spaces at the start or end"))])
         stored = await q.upsert_queue(db, service_id=service_id, queue=data.queue, updated_by=request.scope["user"].id)
         return QueueView(service_id=service_id, desk=desk.desk_name(state.settings), queue=stored.queue)
 
@@ -176,8 +176,7 @@ class ServiceDeskController(Controller):
             raise Problem(409, "conflict", _NOT_CONFIGURED)
         queue = await q.select_queue(db, service_id=thread.service.id)
         if queue is None:
-            raise Problem(409, "conflict", f"The service {thread.service.name} has no service-desk queue yet: "
-                                           "an owner sets one first")
+            raise Problem(409, "conflict", N_("The service {name} has no service-desk queue yet: an owner sets one first", name=thread.service.name))
         messages = await threads_q.select_messages(db, thread_id=thread_id)
         # The public origin, never the Host header (which anyone can forge).
         link = absolute_url(state.settings, f"/threads/staff/{thread_id}")
@@ -201,22 +200,23 @@ class ServiceDeskCallbackController(Controller):
     async def status(self, request: Request, state: State, db: NamedDependency[asyncpg.Connection]) -> CallbackResult:
         secret = state.settings.rt_callback_secret
         if not secret:
-            raise Problem(404, "not-found", "No service-desk callback is set up (CANDOR_RT_CALLBACK_SECRET)")
+            raise Problem(404, "not-found", N_("No service-desk callback is set up (CANDOR_RT_CALLBACK_SECRET)"))
         body = await request.body()
         refused = desk.verify_callback(secret, timestamp=request.headers.get(desk.CALLBACK_TIMESTAMP_HEADER),
                                        signature=request.headers.get(desk.CALLBACK_SIGNATURE_HEADER), body=body,
                                        now=datetime.now(UTC))
         if refused:
-            raise Problem(401, "unauthenticated", f"The status call is refused: {refused}")
+            raise Problem(401, "unauthenticated", N_("The status call is refused: {refused}", refused=refused))
         try:
             report = msgspec.json.decode(body, type=StatusCallback)
         except msgspec.ValidationError as exc:
-            raise Problem(422, "validation", f"The status call has invalid fields: {exc}") from None
+            raise Problem(422, "validation", N_("The status call has invalid fields: {reason}",
+                                                reason=str(exc))) from None
         except msgspec.DecodeError:
-            raise Problem(400, "malformed-body", "The status call's body is not JSON") from None
+            raise Problem(400, "malformed-body", N_("The status call's body is not JSON")) from None
         status = desk.clean_status(report.status)
         if status is None:
-            raise Problem(422, "validation", "The status is not printable text",
-                          errors=[FieldError(field="status", reason="printable text, at most 64 characters")])
+            raise Problem(422, "validation", N_("The status is not printable text"),
+                          errors=[FieldError(field="status", reason=N_("printable text, at most 64 characters"))])
         applied = await q.apply_callback_status(db, ticket_ref=report.ticket, status=status, seq=report.transaction)
         return CallbackResult(applied=applied)

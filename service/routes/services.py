@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from instruments.errors import N_
 from service.auth import requires_login, requires_roles
 from service.errors import FieldError, Problem, problem_spec
 from service.queries import services as q
@@ -50,20 +51,22 @@ async def _set_owners(db: NamedDependency[asyncpg.Connection], service_id: FromP
     invalid = await q.replace_owners(db, service_id=service_id, account_ids=list(dict.fromkeys(owner_ids)))
     if invalid:
         raise Problem(
-            422, "validation", "Owners must be active accounts with the owner role",
-            errors=[FieldError(field=f"owner_ids[{owner_ids.index(i)}]", reason=f"{i} is not an active owner") for i in invalid],
+            422, "validation", N_("Owners must be active accounts with the owner role"),
+            errors=[FieldError(field=f"owner_ids[{owner_ids.index(i)}]", reason=N_("{owner_id} is not an active owner",
+                                                                                   owner_id=i)) for i in invalid],
         )
 
 
 async def _load(db: NamedDependency[asyncpg.Connection], service_id: FromPath[UUID]) -> Service:
     service = await q.select_service(db, service_id=service_id)
     if service is None:
-        raise Problem(404, "not-found", f"No service {service_id}")
+        raise Problem(404, "not-found", N_("No service {service_id}", service_id=service_id))
     return service
 
 
 def _name_taken(name: str) -> Problem:
-    return Problem(409, "conflict", f"A service named {name!r} exists", errors=[FieldError(field="name", reason="already taken")])
+    return Problem(409, "conflict", N_("A service named {name!r} exists",
+                                       name=name), errors=[FieldError(field="name", reason=N_("already taken"))])
 
 
 class ServiceController(Controller):
@@ -109,7 +112,7 @@ class ServiceController(Controller):
         except asyncpg.UniqueViolationError:
             raise _name_taken(data.name or "") from None
         if not found:
-            raise Problem(404, "not-found", f"No service {service_id}")
+            raise Problem(404, "not-found", N_("No service {service_id}", service_id=service_id))
         if data.owner_ids is not None:
             await _set_owners(db, service_id, data.owner_ids)
         return await _load(db, service_id)

@@ -23,7 +23,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from crypto.tokens import TOKEN_REQUEST, TOKEN_RESPONSE
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service import threads as logic
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
@@ -111,13 +111,13 @@ async def _staff_thread(db: asyncpg.Connection, request: Request, thread_id: UUI
     if thread is not None and ("moderator" in me.roles
                                or await services_q.owns_service(db, service_id=thread.service.id, account_id=me.id)):
         return thread
-    raise Problem(404, "not-found", f"No thread {thread_id} among your services")
+    raise Problem(404, "not-found", N_("No thread {thread_id} among your services", thread_id=thread_id))
 
 
 async def _require_owner(request: Request, db: asyncpg.Connection, thread: ThreadSummary) -> None:
     me: Account = request.scope["user"]
     if not await services_q.owns_service(db, service_id=thread.service.id, account_id=me.id):
-        raise Problem(403, "forbidden", "Only the owners of the thread's service can do this")
+        raise Problem(403, "forbidden", N_("Only the owners of the thread's service can do this"))
 
 
 def _staff_messages(messages: list[Message], *, moderator: bool) -> list[Message]:
@@ -135,7 +135,7 @@ def _public_messages(messages: list[Message]) -> list[Message]:
 async def _staff_view(db: asyncpg.Connection, request: Request, thread_id: UUID) -> StaffThread:
     thread = await q.select_thread(db, thread_id=thread_id)
     if thread is None:
-        raise Problem(404, "not-found", f"No thread {thread_id}")
+        raise Problem(404, "not-found", N_("No thread {thread_id}", thread_id=thread_id))
     messages = await q.select_messages(db, thread_id=thread_id)
     moderator = "moderator" in request.scope["user"].roles
     return StaffThread(thread=thread, messages=_staff_messages(messages, moderator=moderator),
@@ -183,14 +183,16 @@ class ThreadController(Controller):
             token_requests = read_token_requests(body, key)
             issued = await q.select_issued(db, period=key.owner, account_id=me)
         if issued + len(token_requests) > limit:  # read before signing: an exhausted allowance costs no signature
-            raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {limit - issued} left")
+            raise Problem(409, "token-issued", N_("This month's allowance is {limit} thread tokens; {left} left",
+                                                  limit=limit, left=limit - issued))
         issuer: Issuer = state.issuer
         responses = await issuer.issue(key, token_requests)
         async with state.pool.acquire() as db:  # the upsert's row lock decides races
             if await q.record_issuance(db, period=key.owner, account_id=me, count=len(token_requests),
                                        limit=limit) is None:
                 left = limit - await q.select_issued(db, period=key.owner, account_id=me)
-                raise Problem(409, "token-issued", f"This month's allowance is {limit} thread tokens; {left} left")
+                raise Problem(409, "token-issued", N_("This month's allowance is {limit} thread tokens; {left} left",
+                                                      limit=limit, left=left))
         return Response(responses, media_type=TOKEN_RESPONSE)
 
     # Inbox and threads -------------------------------------------------------------------------
@@ -280,7 +282,7 @@ class ThreadController(Controller):
         await _staff_thread(db, request, thread_id, lock=True)
         message_id = await q.hide_message(db, thread_id=thread_id, seq=seq, reason=data.reason)
         if message_id is None:
-            raise Problem(404, "not-found", f"No message {seq} in this thread")
+            raise Problem(404, "not-found", N_("No message {seq} in this thread", seq=seq))
         await q.insert_audit(db, thread_id=thread_id, actor_id=request.scope["user"].id, action="hide-message",
                              reason=data.reason, message_id=message_id)
         return await _staff_view(db, request, thread_id)
@@ -294,7 +296,7 @@ class ThreadController(Controller):
         await _require_owner(request, db, thread)
         hook = await q.select_webhook(db, service_id=thread.service.id)
         if hook is None or not hook.active:
-            raise Problem(409, "conflict", "This service has no active service-desk webhook; an owner sets one up first")
+            raise Problem(409, "conflict", N_("This service has no active service-desk webhook; an owner sets one up first"))
         messages = await q.select_messages(db, thread_id=thread_id)
         # The public origin, never the Host header (which anyone can forge).
         link = absolute_url(request.app.state.settings, f"/threads/staff/{thread_id}")
@@ -322,7 +324,7 @@ class BoardController(Controller):
     async def board_thread(self, db: NamedDependency[asyncpg.Connection], thread_id: FromPath[UUID]) -> BoardThread:
         thread = await q.select_thread(db, thread_id=thread_id)
         if thread is None or not thread.public:
-            raise Problem(404, "not-found", f"No thread {thread_id} on the public board")
+            raise Problem(404, "not-found", N_("No thread {thread_id} on the public board", thread_id=thread_id))
         messages = await q.select_messages(db, thread_id=thread_id)
         return BoardThread(thread=thread, messages=_public_messages(messages))
 
@@ -332,10 +334,10 @@ async def _service_staff(request: Request, db: asyncpg.Connection, service_id: U
     me: Account = request.scope["user"]
     if set(also) & set(me.roles):
         if await services_q.select_service(db, service_id=service_id) is None:
-            raise Problem(404, "not-found", f"No service {service_id}")
+            raise Problem(404, "not-found", N_("No service {service_id}", service_id=service_id))
         return
     if not await services_q.owns_service(db, service_id=service_id, account_id=me.id):
-        raise Problem(403, "forbidden", "Only the owners of this service can do this")
+        raise Problem(403, "forbidden", N_("Only the owners of this service can do this"))
 
 
 class ServiceThreadsController(Controller):
@@ -362,7 +364,7 @@ class ServiceThreadsController(Controller):
     ) -> WebhookView:
         await _service_staff(request, db, service_id, "admin")
         if refused := await logic.refuse_destination(data.url, allow_private=state.settings.webhook_allow_private):
-            raise Problem(422, "validation", f"The webhook cannot be sent there: {refused}",
+            raise Problem(422, "validation", N_("The webhook cannot be sent there: {refused}", refused=refused),
                           errors=[FieldError(field="url", reason=refused)])
         secret = logic.encrypt_webhook_secret(state.settings.key_encryption_key, service_id, data.secret)
         await q.upsert_webhook(db, service_id=service_id, url=data.url, secret=secret, active=data.active,

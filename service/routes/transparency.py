@@ -18,7 +18,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from instruments.errors import FieldError
+from instruments.errors import N_, FieldError
 from service import transparency as log
 from service.errors import Problem, problem_spec
 
@@ -65,14 +65,15 @@ def _b64(data: bytes) -> str:
 
 
 def _bad(field: str, reason: str) -> Problem:
-    return Problem(400, "bad-request", f"{field}: {reason}", errors=[FieldError(field=field, reason=reason)])
+    return Problem(400, "bad-request", N_("{field}: {reason}",
+                                          field=field, reason=reason), errors=[FieldError(field=field, reason=reason)])
 
 
 def _integer(name: str, value: str | None) -> int:
     if value is None:
-        raise _bad(name, "required")
+        raise _bad(name, N_("required"))
     if not _INTEGER.fullmatch(value):
-        raise _bad(name, "must be a non-negative integer")
+        raise _bad(name, N_("must be a non-negative integer"))
     return int(value)
 
 
@@ -94,7 +95,7 @@ class TransparencyController(Controller):
     async def log_key(self, db: NamedDependency[asyncpg.Connection]) -> LogKey:
         public = await log.public_log_key(db)
         if public is None:
-            raise Problem(503, "unavailable", "The transparency log has not been set up yet")
+            raise Problem(503, "unavailable", N_("The transparency log has not been set up yet"))
         return LogKey(public_key=_b64(public))
 
     @get("/tree-head", operation_id="getTransparencyTreeHead", summary="The latest signed tree head")
@@ -112,9 +113,9 @@ class TransparencyController(Controller):
         first, last = _integer("start", start), _integer("end", end)
         size = await _size(db)
         if last > size:
-            raise _bad("end", f"must be at most the tree size, {size}")
+            raise _bad("end", N_("must be at most the tree size, {size}", size=size))
         if first >= last:
-            raise _bad("start", "must be smaller than end")
+            raise _bad("start", N_("must be smaller than end"))
         return Entries(entries=[_entry(raw) for raw in await log.entries(db, start=first, end=last)])
 
     @get("/inclusion", operation_id="getTransparencyInclusion",
@@ -125,14 +126,15 @@ class TransparencyController(Controller):
         tree_size: FromQuery[str | None] = None,
     ) -> Inclusion:
         if token_key_id is None or not _HEX_KEY_ID.fullmatch(token_key_id):
-            raise _bad("token_key_id", "must be 64 hex digits (SHA-256 of the key)")
+            raise _bad("token_key_id", N_("must be 64 hex digits (SHA-256 of the key)"))
         size = _integer("tree_size", tree_size)
         current = await _size(db)
         if not 1 <= size <= current:
-            raise _bad("tree_size", f"must be between 1 and the tree size, {current}")
+            raise _bad("tree_size", N_("must be between 1 and the tree size, {current}", current=current))
         found = await log.inclusion(db, token_key_id=bytes.fromhex(token_key_id), tree_size=size)
         if found is None:
-            raise Problem(404, "not-found", f"No key {token_key_id.lower()} among the first {size} log entries")
+            raise Problem(404, "not-found", N_("No key {key_id} among the first {size} log entries",
+                                               key_id=token_key_id.lower(), size=size))
         index, path, raw = found
         return Inclusion(leaf_index=index, audit_path=[_b64(h) for h in path], entry=_entry(raw))
 
@@ -145,7 +147,7 @@ class TransparencyController(Controller):
         m, n = _integer("first", first), _integer("second", second)
         current = await _size(db)
         if n > current:
-            raise _bad("second", f"must be at most the tree size, {current}")
+            raise _bad("second", N_("must be at most the tree size, {current}", current=current))
         if not 1 <= m <= n:
-            raise _bad("first", "must be between 1 and second")
+            raise _bad("first", N_("must be between 1 and second"))
         return Consistency(proof=[_b64(h) for h in await log.consistency(db, first=m, second=n)])

@@ -46,7 +46,7 @@ async def test_manager_reads_the_report_with_charts(page, db):
     texts = [await focus.nth(i).inner_text() for i in range(await focus.count())]
     assert 1 <= len(texts) <= 3
     assert all(any(s in t for s in statements) for t in texts)  # wording, not item keys
-    assert "priority = weight × |gap|" in texts[0]
+    assert "priority = weight × max(0, −upper bound)" in texts[0]
     assert await page.locator("#trend-table tbody tr").count() == 1
     # Everything else is below, collapsed until asked for.
     assert not await page.locator("#all-candidates").is_visible()

@@ -10,6 +10,7 @@ import re
 
 import asyncpg
 import pytest
+from markupsafe import escape
 
 from service.audit import SessionLimits, audit_database, connect_read_only, startup_audit
 from service.cli import main
@@ -85,7 +86,9 @@ async def test_cli_text_and_json(demo_database_url, monkeypatch, tmp_path, capsy
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", report["checked_on"])
     assert [c["id"] for c in report["checks"]] == CHECK_IDS
     for check in report["checks"]:
-        assert set(check) == {"id", "description", "ok", "details"}
+        assert set(check) == {"id", "description", "ok", "details", "findings"}
+        # The findings are the details as templates and values (what a reader of another language is shown).
+        assert len(check["findings"]) == len(check["details"]) and all("text" in f for f in check["findings"])
 
 
 async def test_cli_exits_1_when_a_check_fails(database_url, monkeypatch, tmp_path, capsys):
@@ -139,3 +142,43 @@ async def test_startup_audit_is_stored_and_shown_on_the_privacy_page(settings, c
     page = (await client.get("/privacy")).text
     assert "6 of 7 checks passed" in page
     assert "FAILED: <code>column-precision</code>" in page
+
+
+async def test_the_privacy_page_shows_the_checks_in_the_readers_language(settings, client, db):
+    report = await startup_audit(settings)
+    assert report is not None and report.ok, _failures(report)
+    client.cookies.set("candor_lang", "de")
+    german = (await client.get("/privacy")).text
+    assert "7 von 7" in german
+    assert "track_commit_timestamp ist aus (sonst trüge die Transaktion jeder anonymen Zeile" in german
+    assert "abgelaufene Sitzungen werden gelöscht" in german
+    assert "das Schlüsselprotokoll ist vollständig" in german
+    for check in report.checks:  # each description in German, none left in English
+        assert f"<code>{check.id}</code>" in german
+        assert str(escape(check.description)) not in german, check.description
+    # The stored result keeps the English the CLI prints, and an English reader gets it.
+    stored = await db.fetchval("select result->'checks'->0->>'description' from audit_results")
+    assert stored == report.checks[0].description
+    client.cookies.set("candor_lang", "en")
+    english = (await client.get("/privacy")).text
+    assert all(str(escape(check.description)) in english for check in report.checks)
+    # A failed check names what failed, in the reader's language; a passed one only its description.
+    await db.execute("alter table responses add column arrived_at timestamp")
+    await startup_audit(settings)
+    client.cookies.set("candor_lang", "de")
+    german = (await client.get("/privacy")).text
+    assert "6 von 7" in german
+    assert "<li>responses.arrived_at (timestamp without time zone) enthält eine Uhrzeit</li>" in german
+    assert "holds a time of day" not in german and "thread_messages.posted_at nur bei" not in german
+    client.cookies.set("candor_lang", "en")
+    english = (await client.get("/privacy")).text
+    assert "<li>responses.arrived_at (timestamp without time zone) holds a time of day</li>" in english
+    # A result stored by another version, with a description this one does not know, is shown as stored.
+    await db.execute("""update audit_results set result = jsonb_set(result, '{checks,0,description}',
+                        '"an older description"')""")
+    client.cookies.set("candor_lang", "de")
+    assert "an older description" in (await client.get("/privacy")).text
+    # A result stored before findings were kept shows its (English) details.
+    await db.execute("update audit_results set result = jsonb_set(result, '{checks,2}', "
+                     "(result->'checks'->2) - 'findings')")
+    assert "(timestamp without time zone) holds a time of day</li>" in (await client.get("/privacy")).text

@@ -113,7 +113,7 @@ async def test_summary_change_drivers_themes_and_trend(client, db):
     assert [f["key"] for f in summary["focus"]] == [c["target"] for c in chosen[:3]]
     for focus in summary["focus"]:
         assert focus["wording"] == {**statements, **titles}[focus["key"]]
-        assert "priority = weight × |gap|" in focus["evidence"]
+        assert "priority = weight × max(0, −upper bound)" in focus["evidence"]
     assert len(summary["strengths"]) == 3
     assert all(s["wording"] == statements[s["key"]] for s in summary["strengths"])
 

@@ -34,7 +34,7 @@ def _used_messages() -> dict[str, str]:
         method_map, options_map = parse_mapping_cfg(handle)
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "t": None},
+        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "t": None},
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
@@ -102,8 +102,10 @@ async def test_accept_language_german_gives_a_german_page(client):
     assert '<html lang="de">' in html
     assert "<h1>Anmelden</h1>" in html and "E-Mail-Adresse" in html
     assert "Sign in" not in html.split("<main", 1)[1]
-    # The page modules' messages come with it, as JSON that no string can break out of.
-    found = CATALOG.search(html)
+    # The sign-in page runs no module, so it carries no messages; a page that does carries its modules' messages,
+    # as JSON that no string can break out of (tests/integration/test_page_catalogs.py: exactly its modules').
+    assert not CATALOG.search(html)
+    found = CATALOG.search((await client.get("/receipts", headers={"accept-language": GERMAN})).text)
     assert found, "a German page carries its modules' messages"
     catalog = json.loads(found.group(1))
     assert catalog["Something went wrong."] == "Etwas ist schiefgegangen."

@@ -30,3 +30,16 @@ test("numbers and dates follow the page's locale; a calendar day never shifts by
   assert.equal(formatDate("2026-12-17", { dateStyle: "long" }), "17. Dezember 2026");
   assert.equal(formatDate("not a date"), "not a date");
 });
+
+test("requests ask for the page's language, not the browser's list: cookie-less anonymous posts get their errors in it", async () => {
+  globalThis.document.querySelector = () => null;  // base.js looks for a sign-out form when loaded
+  const { fetchJson } = await import("../../frontend/static/js/lib/base.js");
+  const seen = [];
+  globalThis.fetch = async (url, init) => {
+    seen.push(init);
+    return { ok: false, status: 422, headers: { get: () => "application/problem+json" }, json: async () => ({}) };
+  };
+  await fetchJson("/anon/threads", { method: "POST", credentials: "omit", json: {} });
+  assert.equal(seen[0].headers["accept-language"], "de");
+  assert.equal(seen[0].credentials, "omit");
+});

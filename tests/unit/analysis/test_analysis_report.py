@@ -9,12 +9,14 @@ import msgspec
 import numpy as np
 import pytest
 
-from analysis.change import build_change_report
+from analysis.change import WELCH_NOTES, build_change_report
 from analysis.charts import dimension_gap_chart, importance_performance_chart, item_gap_chart
 from analysis.cli import main
 from analysis.matrices import MatrixError, matrices_from_answers, matrices_from_csv
+from analysis.parametric import welch_difference
 from analysis.report import build_report
-from analysis.report_types import ChangeRow, ItemRow, SuppressedRow
+from analysis.report_types import ChangeRow, DimensionRow, ItemRow, SuppressedRow
+from analysis.wording import Wording
 
 from .analysis_helpers import make_instrument
 
@@ -139,6 +141,35 @@ def test_change_between_waves_uses_welch_and_suppresses():
     small = build_change_report(INST, before, matrices_from_answers(INST, constructed()[:3]))
     assert all(isinstance(i, SuppressedRow) for i in small.items)
     assert numbers_in(wire(small)["items"]) == []
+
+
+def test_change_sentences_in_the_readers_language_with_the_same_numbers():
+    """Every sentence of a change report goes through the Wording; the numbers do not."""
+    rows = constructed()
+    for r in rows:  # the same b1 answer from everyone in both waves: no interval for b1 (and beta), a note
+        r["items"]["b1"] = {**r["items"]["b1"], "perception": 4, "expectation": 6}
+    before = matrices_from_answers(INST, rows)
+    after_rows = constructed()
+    for r in after_rows:
+        r["items"]["b1"] = {**r["items"]["b1"], "perception": 5, "expectation": 6}
+        r["items"]["a1"]["perception"] = 6
+    after = matrices_from_answers(INST, after_rows)
+    marked = Wording(gettext=lambda message: f"«{message}»")
+    english = wire(build_change_report(INST, before, after, k_scores=5))
+    loud = wire(build_change_report(INST, before, after, k_scores=5, wording=marked))
+    assert loud["method"] == f"«{english['method']}»" and english["method"].startswith("difference = after")
+    notes = {r["note"] for r in english["items"] + english["dimensions"]} - {None}
+    assert notes and {r["note"] for r in loud["items"] + loud["dimensions"]} - {None} == {f"«{n}»" for n in notes}
+    assert numbers_in(loud) == numbers_in(english)
+    small = wire(build_change_report(INST, before, matrices_from_answers(INST, constructed()[:3]), wording=marked))
+    assert {r["reason"] for r in small["items"]} == {"«fewer than k=5 responses»"}
+
+
+@pytest.mark.parametrize(("a", "b"), [([1.0], [2.0, 3.0]), ([3.0, 3.0], [4.0, 4.0])])
+def test_every_welch_note_is_marked_for_translation(a, b):
+    """The notes parametric writes are the ones change marks: a new one would stay English in every report."""
+    note = welch_difference(a, b).note
+    assert note is not None and note in WELCH_NOTES
 
 
 def test_zone_of_tolerance_report():
@@ -294,3 +325,115 @@ def test_charts_are_accessible_and_csp_safe(chart):
     if chart is not importance_performance_chart:
         assert "suppressed" in svg and "hatch" in svg
         assert "suppressed" in (desc.text or "")
+
+
+def test_charts_in_the_readers_language():
+    """Titles, axes, labels and descriptions come from the catalog; numbers in the reader's format."""
+    from analysis.charts import score_trend_chart
+    from service.i18n import wording
+
+    german = wording("de")
+    rows = constructed()[:7]
+    for r in rows[:4]:
+        r["items"]["c1"] = {"expectation": None, "perception": None}
+    rep = build_report(INST, matrices_from_answers(INST, rows))
+    dims = dimension_gap_chart(rep, wording=german)
+    ET.fromstring(dims)
+    assert "Lücke je Dimension" in dims and "Lücke (95-%-KI)" in dims and "unterdrückt" in dims
+    assert "Gap per dimension" not in dims and "gap (95% CI)" not in dims and "suppressed" not in dims
+    beta = next(r for r in rep.dimensions if r.key == "beta")
+    assert isinstance(beta, DimensionRow) and isinstance(beta.mean_gap, float)
+    gap = f"{beta.mean_gap:.2f}".replace(".", ",").replace("-", "−")
+    assert f"Beta: Lücke {gap}, 95-%-Intervall " in dims
+    assert "Wahrnehmung je Item" not in item_gap_chart(rep) and "Lücke je Item" in item_gap_chart(rep, wording=german)
+    ipa = importance_performance_chart(build_report(INST, matrices_from_answers(INST, constructed())), wording=german)
+    assert "Wichtigkeits-Leistungs-Analyse" in ipa and "hier ansetzen" in ipa and "Fadenkreuz" in ipa
+    assert "concentrate here" not in ipa and "Importance-performance" not in ipa
+    series = {"service": {"name": "Desk"}, "instrument_title": "SQ", "score": "gap", "waves": [
+        {"title": "Spring", "closes_on": "2026-03-01", "n": 10, "mean": -0.5, "ci_low": -0.9, "ci_high": -0.1},
+        {"title": "Autumn", "closes_on": "2026-09-01", "suppressed": True, "reason": "fewer than k=5 responses"}]}
+    trend = score_trend_chart(series, wording=german)
+    assert "Desk: Gesamtlücke über die Befragungswellen (SQ)" in trend
+    # German dates too (the series carries ISO dates), under each wave and in the description.
+    assert "Spring (abgeschlossen am 01.03.2026): −0,50, 95-%-Intervall −0,90 bis −0,10, n = 10" in trend
+    assert ">01.03.2026</text>" in trend and "2026-03-01" not in trend
+    english = score_trend_chart(series)
+    assert "Desk: overall gap across survey waves (SQ)" in english
+    assert "Spring (closed 2026-03-01): -0.50" not in english and "Spring (closed 2026-03-01): −0.50" in english
+    assert ">2026-03-01</text>" in english and "01.03.2026" not in english
+    # A suppressed wave's reason (English in the series the service assembles) is said in German too.
+    assert "Autumn (abgeschlossen am 01.09.2026): unterdrückt (weniger als k=5 Antworten)" in trend
+    assert "fewer than" not in trend
+    # A report built in English, charted in German: its rows' reasons are said in German as well.
+    assert "s (c1): unterdrückt (weniger als k=5 Antworten)" in item_gap_chart(rep, wording=german)
+
+
+#: Report fields whose text is a key, an identifier or the instrument's own words: the same in every language.
+SAME_IN_EVERY_LANGUAGE = {"key", "dimension", "level", "quadrant", "zone", "wilcoxon_method", "format", "adjustment",
+                          "kind", "id", "version", "title", "wording", "target", "items"}
+
+
+def texts_in(value, path=""):
+    """Every string of a report with the name of the field (or list) it is in."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [t for key, v in sorted(value.items()) for t in texts_in(v, key)]
+    if isinstance(value, list):
+        return [t for v in value for t in texts_in(v, path)]
+    return []
+
+
+def test_the_reports_sentences_in_german_with_the_same_numbers():
+    """Every sentence of the report -- suppression reasons, the statistics' notes, the importance source, the
+    missing-data statement, the overall note and formula, the IPA scales -- in German; numbers and keys as in
+    English."""
+    from service.i18n import wording
+
+    german = wording("de")
+    rows = constructed()[:7]
+    for r in rows[:4]:  # c1 (all of gamma) answered by 3: suppressed, and with it the overall scores
+        r["items"]["c1"] = {"expectation": None, "perception": None}
+    for r in rows:  # a2 the same for everyone: no spread, so a note instead of a test
+        r["items"]["a2"] = {"expectation": 7, "perception": 3}
+    m = matrices_from_answers(INST, rows)
+    en, de = wire(build_report(INST, m)), wire(build_report(INST, m, wording=german))
+    assert numbers_in(de) == numbers_in(en)
+    c1 = next(r for r in de["items"] if r["key"] == "c1")
+    assert c1["reason"] == "weniger als k=5 Antworten"
+    assert next(r for r in en["items"] if r["key"] == "c1")["reason"] == "fewer than k=5 responses"
+    assert next(d for d in de["dimensions"] if d["key"] == "gamma")["reason"] == "weniger als k=5 Antworten"
+    assert de["overall"]["unweighted"]["reason"] == "weniger als k=5 Antworten"
+    assert de["overall"]["note"] == "eine Dimension ist unterdrückt, daher auch die Gesamtwerte"
+    assert de["missing_data"]["answers_left_out"]["expectation"]["not_applicable"]["reason"] == \
+        "weniger als k=5 Antworten"
+    assert next(i for i in de["missing_data"]["items"] if i["key"] == "c1")["reason"] == "weniger als k=5 Antworten"
+    statement = de["missing_data"]["statement"]
+    assert statement.startswith("Fehlende Antworten und Antworten „nicht zutreffend“ werden ausgelassen")
+    assert "(Erwartung, Wahrnehmung)" in statement and "mindestens 50\u00a0%" in statement
+    assert statement.endswith("Anzahlen unter k=5 werden unterdrückt.")
+    assert en["missing_data"]["statement"].startswith("Missing and not-applicable answers are left out")
+    assert "(expectation, perception)" in en["missing_data"]["statement"]
+    a2 = next(r for r in de["items"] if r["key"] == "a2")
+    assert a2["note"] == "Varianz null: Alle Antworten sind gleich, daher sind t-Test und d_z nicht definiert"
+    beta = next(d for d in de["dimensions"] if d["key"] == "beta")
+    assert beta["reliability"]["perception"]["note"] == "Alpha braucht mindestens zwei Items"
+    assert de["importance"]["source"].startswith("mittlerer Anteil in der Punkteverteilung")
+    assert de["ipa"]["importance_scale"] == "Gewicht (Anteil der Punkte)"
+    assert de["ipa"]["performance"] == "mittlere Wahrnehmung"
+    assert [p["quadrant"] for p in de["ipa"]["points"]] == [p["quadrant"] for p in en["ipa"]["points"]]
+    assert en["ipa"]["importance_scale"] == "weight (share of points)"
+    # Nothing else stays English: any text the two reports share is a key or the instrument's own words.
+    same = {field for (field, a), (_, b) in zip(texts_in(en), texts_in(de), strict=True) if a == b}
+    assert same <= SAME_IN_EVERY_LANGUAGE, same - SAME_IN_EVERY_LANGUAGE
+
+    full = wire(build_report(INST, matrices_from_answers(INST, constructed()), wording=german))
+    assert full["overall"]["formula"].startswith("ungewichtet = Mittelwert der mittleren Lücken der Dimensionen")
+    assert "note" not in full["overall"]
+    rated = make_instrument({"a1": "alpha", "b1": "beta"}, importance="rating")
+    rating_rows = [{"items": {"a1": {"expectation": 6, "perception": 3 + r % 3},
+                              "b1": {"expectation": 6, "perception": 4 + r % 2}},
+                    "importance": {"a1": 3 + r % 4, "b1": 5 + r % 2}} for r in range(8)]
+    by_rating = wire(build_report(rated, matrices_from_answers(rated, rating_rows), wording=german))
+    assert by_rating["importance"]["source"].startswith("Dimensionsgewicht = Mittelwert der mittleren Bewertungen")
+    assert by_rating["ipa"]["importance_scale"] == "mittlere Bewertung"

@@ -97,7 +97,11 @@ def test_focus_areas_are_the_top_item_candidates_in_respondents_words(instrument
     for f, c in zip(summary.focus, items, strict=False):
         assert f.wording == f"P wording {c.target}"
         assert f.priority == c.priority and f.mean_gap == c.mean_gap
-        assert f"{c.priority:.2f}" in f.evidence and "weight × |gap|" in f.evidence
+        assert "priority = weight × max(0, −upper bound)" in f.evidence
+        # The formula with the numbers it was applied to: the reader's product is the priority shown
+        # (the upper bound, not the gap: a formula of |gap| would not give this number).
+        assert f"= {c.weight:.2f} × {max(0.0, -c.ci_high):.2f} = {c.priority:.2f};" in f.evidence
+        assert c.priority == pytest.approx(c.weight * max(0.0, -c.ci_high))
         assert f.dimension_title == c.dimension.title()
 
 

@@ -1,6 +1,6 @@
 // Small helpers shared by the page modules: DOM building, the CSRF token, JSON fetches.
 // Untrusted text only ever goes into textContent or attribute values, never into HTML.
-import { t } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 /** el("p", {class: "x"}, "text", child) -> HTMLElement. `null`/`false` attributes are skipped. */
 export function el(tag, attrs = {}, ...children) {
@@ -27,7 +27,7 @@ export function csrfToken() {
  * A network failure gives {ok: false, status: 0, networkError: true}.
  */
 export async function fetchJson(url, options = {}) {
-  const init = { credentials: "same-origin", cache: "no-store", ...options, headers: { accept: "application/json", ...(options.headers || {}) } };
+  const init = { credentials: "same-origin", cache: "no-store", ...options, headers: { accept: "application/json", "accept-language": locale, ...(options.headers || {}) } };
   if (options.json !== undefined) {
     init.body = JSON.stringify(options.json);
     init.headers["content-type"] = "application/json";

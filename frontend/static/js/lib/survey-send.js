@@ -4,7 +4,7 @@
 import { el, show, today } from "./base.js";
 import { markErrors } from "./survey-check.js";
 import { drafts, receipts, waveTokens } from "./store.js";
-import { t } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 const root = document.getElementById("survey");
 
@@ -46,7 +46,8 @@ export async function send(wave, instrument, token, answers, ui) {
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
-      headers: { "content-type": "application/json", authorization: formatAuthorization(token.token), accept: "application/json" },
+      headers: { "content-type": "application/json", authorization: formatAuthorization(token.token), accept: "application/json",
+        "accept-language": locale },
       body: JSON.stringify(answers),
     });
   } catch {
