@@ -155,17 +155,17 @@ async def _draft(state: State, db: asyncpg.Connection, request: Request, data: A
     """Where the new item comes from: a thread, or a ranked candidate of a wave the caller may read."""
     if data.thread_id is not None:
         if data.level is not None or data.target is not None or data.expected_change is not None:
-            raise logic.invalid("thread_id", "an item from a thread names no candidate (use expected for an effect)")
+            raise logic.invalid("thread_id", N_("an item from a thread names no candidate (use expected for an effect)"))
         return await logic.draft_from_thread(db, thread_id=data.thread_id, title=data.title,
                                              campaign_id=data.campaign_id, expected=_effect(data.expected))
     if data.campaign_id is None:
-        raise logic.invalid("campaign_id", "name a wave's candidate (campaign_id, level, target) or a thread_id")
+        raise logic.invalid("campaign_id", N_("name a wave's candidate (campaign_id, level, target) or a thread_id"))
     if data.level is None or data.target is None:
-        raise logic.invalid("target", "a candidate needs campaign_id, level and target (and no thread_id)")
+        raise logic.invalid("target", N_("a candidate needs campaign_id, level and target (and no thread_id)"))
     try:
         campaign = await require_reader(db, _me(request), data.campaign_id)
     except Problem as exc:
-        raise logic.invalid("campaign_id", "no such wave among those you may read") from exc
+        raise logic.invalid("campaign_id", N_("no such wave among those you may read")) from exc
     expected = data.expected or (ExpectedIn(level=data.level, key=data.target, change=data.expected_change)
                                  if data.expected_change is not None else None)
     return logic.draft_from_candidate(campaign, await closed_wave_report(state, db, campaign), level=data.level,
