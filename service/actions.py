@@ -52,22 +52,23 @@ WORSENED = "worsened"
 TOO_FEW = "not enough responses"
 
 METRIC_DEFINITIONS = {
-    "acted_within_sla": (
+    # Plain text (the dashboard encodes them as they are), marked for translation in the reader's language.
+    "acted_within_sla": str(N_(
         "Acted upon within SLA = accepted (status left 'proposed' for 'accepted') no later than "
         "created_at + the service's sla_action_days. Counted over items whose SLA window has "
         "ended or that were accepted; items still proposed inside their window are pending and "
         "left out, and won't-do items are left out of both counts."
-    ),
-    "completed_by_due": (
+    )),
+    "completed_by_due": str(N_(
         "Completed by due date = status 'done' on or before due_on (UTC dates). Counted over done "
         "items and open items already past their due date; won't-do items are left out."
-    ),
-    "first_answer": (
+    )),
+    "first_answer": str(N_(
         "Median time to first answer = median over answered threads of the time from the start "
         "(00:00 UTC) of the day the thread was opened to the first staff message. Threads keep "
         "only their opening date, for the author's anonymity, so this can overstate by up to a day."
-    ),
-    # Plain text (the dashboard's definitions are encoded as they are), marked for the outcome's reader.
+    )),
+    "no_threads": str(N_("no threads yet")),
     "verdict": str(N_(
         "Change = mean score in the later wave − mean in the baseline wave (gap: perception − "
         "expectation or minimum; perception for perception-only instruments), with a 95% Welch "

@@ -29,7 +29,7 @@ from service import respondents
 from service.auth import requires_login, requires_roles
 from service.errors import Problem, problem_spec
 from service.exports import actions_csv, report_aggregates, report_csv
-from service.i18n import DEFAULT_LOCALE, LANG_COOKIE, report_language, wording
+from service.i18n import DEFAULT_LOCALE, LANG_COOKIE, localize, report_language, wording
 from service.instruments import in_reading_language
 from service.pages import PageResponse, gate, page
 from service.queries import actions as q
@@ -227,10 +227,11 @@ class ActionController(Controller):
 
     @get("/dashboard", operation_id="getActionDashboard", guards=[managers], responses=_ERRORS)
     async def dashboard(
-        self, state: State, db: NamedDependency[asyncpg.Connection],
+        self, request: Request, state: State, db: NamedDependency[asyncpg.Connection],
         service_id: FromQuery[UUID | None] = None, owner_id: FromQuery[UUID | None] = None,
     ) -> Dashboard:
-        return await dashboard_data(state, db, service_id=service_id, owner_id=owner_id)
+        return await dashboard_data(state, db, service_id=service_id, owner_id=owner_id,
+                                    language=_language(request))
 
     @get("/score-chart/{service_id:uuid}/{instrument_id:str}", operation_id="getServiceScoreChart",
          guards=[managers], media_type="image/svg+xml", responses={**_ERRORS, 404: problem_spec("No such series")})
@@ -272,23 +273,32 @@ async def _detail(state: State, db: asyncpg.Connection, request: Request, item: 
 
 
 async def dashboard_data(state: State, db: asyncpg.Connection, *, service_id: UUID | None = None,
-                         owner_id: UUID | None = None) -> Dashboard:
+                         owner_id: UUID | None = None, language: str = DEFAULT_LOCALE) -> Dashboard:
     m = await q.select_metrics(db, service_id=service_id, owner_id=owner_id)
     threads = await q.select_first_answer_times(db, service_id=service_id)
+
+    def define(metric: str) -> str:
+        return localize(logic.METRIC_DEFINITIONS[metric], language)
+
     if threads is None or threads[0] == 0:
-        first = FirstAnswer(available=False, threads=0, answered=0, median_hours=None, definition="no threads yet")
+        first = FirstAnswer(available=False, threads=0, answered=0, median_hours=None, definition=define("no_threads"))
     else:
         first = FirstAnswer(available=True, threads=threads[0], answered=threads[1], median_hours=threads[2],
-                            definition=logic.METRIC_DEFINITIONS["first_answer"])
+                            definition=define("first_answer"))
     return Dashboard(
         total=m.total, by_status=m.by_status, overdue=m.overdue,
         acted_within_sla=Percentage(logic.percent(m.sla_met, m.sla_due), m.sla_met, m.sla_due,
-                                    logic.METRIC_DEFINITIONS["acted_within_sla"]),
+                                    define("acted_within_sla")),
         completed_by_due=Percentage(logic.percent(m.due_met, m.due_total), m.due_met, m.due_total,
-                                    logic.METRIC_DEFINITIONS["completed_by_due"]),
+                                    define("completed_by_due")),
         first_answer=first,
         scores=await logic.score_series(state, db, service_id=service_id),
     )
+
+
+#: How the public page names what an action item targets ({key}: the item or dimension key).
+_TARGETS = {"thread": str(N_("a feedback thread")), "item": str(N_("item {key}")),
+            "dimension": str(N_("dimension {key}"))}
 
 
 async def public_actions(state: State, db: asyncpg.Connection, *,
@@ -296,7 +306,7 @@ async def public_actions(state: State, db: asyncpg.Connection, *,
     out = []
     for item in await q.select_public_actions(db):
         result = await logic.outcome(state, db, item, language=language)
-        target = "a feedback thread" if item.target_level == "thread" else f"{item.target_level} {item.target_key}"
+        target = localize(_TARGETS[item.target_level], language).format(key=item.target_key)
         out.append(PublicAction(
             id=item.id, title=item.title, description=item.description, service=item.service.name,
             status=item.status, target=target, expected_change=item.expected.change if item.expected else None,

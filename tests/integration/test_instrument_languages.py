@@ -417,6 +417,25 @@ async def test_an_action_outcome_in_german_with_the_same_numbers(client, db):
     public = (await client.get("/api/you-said-we-did", headers=german)).json()
     assert public[0]["outcome"]["method"] == de["method"]
     assert _outcome_numbers(public[0]["outcome"]) == _outcome_numbers(english)
+    english_public = (await client.get("/api/you-said-we-did", headers={"accept-language": "en"},
+                                       cookies={"candor_lang": "en"})).json()
+    key = english_public[0]["target"].split(" ", 1)[1]
+    assert english_public[0]["target"] in (f"item {key}", f"dimension {key}")
+    assert public[0]["target"] in (f"Aussage {key}", f"Dimension {key}")
+
+
+async def test_the_action_dashboard_defines_its_metrics_in_german(client, db):
+    await as_role(client, "manager")
+    english = (await client.get("/api/actions/dashboard")).json()
+    client.cookies.set("candor_lang", "de")
+    german = (await client.get("/api/actions/dashboard")).json()
+    assert english["acted_within_sla"]["definition"].startswith("Acted upon within SLA = accepted")
+    assert german["acted_within_sla"]["definition"].startswith("Innerhalb der SLA bearbeitet = angenommen")
+    assert german["completed_by_due"]["definition"].startswith("Bis zum Fälligkeitsdatum erledigt")
+    assert german["first_answer"]["definition"] in ("noch keine Threads", ) or german["first_answer"][
+        "definition"].startswith("Median der Zeit bis zur ersten Antwort")
+    numbers = [(d["total"], d["overdue"], d["acted_within_sla"]["percent"]) for d in (english, german)]
+    assert numbers[0] == numbers[1]
 
 
 async def test_an_outcome_below_k_says_why_in_german(client, db):
