@@ -25,8 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from instruments.errors import N_
 from service.errors import Problem
-from service.i18n import LANG_COOKIE
-from service.mail import browser_language
+from service.i18n import LANG_COOKIE, browser_language
 from service.origin import secure_origin
 from service.passwords import PasswordChecksBusy
 from service.queries import accounts as q

@@ -64,6 +64,19 @@ def choose_locale(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def browser_language(cookie: str | None, accept_language: str | None) -> str | None:
+    """The language a browser reads Candor in (its switcher choice, else ``Accept-Language``) when it is one
+    Candor speaks; None when the browser names none. At sign-in it becomes the member's mail language."""
+    if cookie in SUPPORTED:
+        return cookie
+    if not accept_language:
+        return None
+    found = choose_locale(None, accept_language)
+    # choose_locale falls back to English; that is the browser's language only when it asks for it.
+    asked = {tag.split("-")[0].lower() for tag, _ in _parse_accept_language(accept_language)}
+    return found if found in asked else None
+
+
 def _parse_accept_language(header: str) -> list[tuple[str, float]]:
     """The header's language ranges, best first; malformed q-values count as 0 and ``*`` is ignored."""
     ranges: list[tuple[str, float]] = []
@@ -185,7 +198,7 @@ def _as_datetime(value: datetime | date | str) -> datetime | date:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _format_date(value: Any, lang: str, style: str = "medium") -> str:
+def locale_date(value: Any, lang: str, style: str = "medium") -> str:
     # English keeps the ISO dates the pages always showed (one reading for British and American readers).
     day = _as_datetime(value)
     if lang == DEFAULT_LOCALE:
@@ -202,7 +215,7 @@ def _format_datetime(value: Any, lang: str, style: str = "medium") -> str:
     return format_datetime(moment, format=style, locale=lang)
 
 
-def _format_number(value: Any, lang: str, digits: int | None = None) -> str:
+def locale_number(value: Any, lang: str, digits: int | None = None) -> str:
     if digits is None:
         return format_decimal(value, locale=lang)
     pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
@@ -227,7 +240,7 @@ def wording(lang: str) -> Wording:
         return ENGLISH
 
     def number(value: float, digits: int, signed: bool) -> str:
-        text = _format_signed(value, lang, digits) if signed else _format_number(value, lang, digits)
+        text = _format_signed(value, lang, digits) if signed else locale_number(value, lang, digits)
         return text.replace("-", "\u2212")
 
     return Wording(gettext=translations(lang).gettext, number=number,
@@ -260,11 +273,11 @@ def _localized(value: Param, lang: str) -> Param:
     if isinstance(value, str | bool):
         return value
     if isinstance(value, int | float):
-        return _format_number(value, lang)
+        return locale_number(value, lang)
     if isinstance(value, datetime):
         return _format_datetime(value, lang)
     if isinstance(value, date):
-        return _format_date(value, lang)
+        return locale_date(value, lang)
     return str(value)  # an id
 
 
@@ -287,9 +300,9 @@ def install(environment: Environment) -> None:
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_callables(  # pyright: ignore[reportAttributeAccessIssue]
         pass_context(_gettext), pass_context(_ngettext), newstyle=True, pgettext=pass_context(_pgettext))
-    environment.filters["date"] = _locale_filter(_format_date)
+    environment.filters["date"] = _locale_filter(locale_date)
     environment.filters["datetime"] = _locale_filter(_format_datetime)
-    environment.filters["number"] = _locale_filter(_format_number)
+    environment.filters["number"] = _locale_filter(locale_number)
     environment.filters["percent"] = _locale_filter(_format_percent)
     environment.filters["signed"] = _locale_filter(_format_signed)
 

@@ -171,19 +171,6 @@ def sender(settings: Settings) -> str:
 # Languages -----------------------------------------------------------------------------------
 
 
-def browser_language(cookie: str | None, accept_language: str | None) -> str | None:
-    """The language a browser reads Candor in (its switcher choice, else ``Accept-Language``) when it is one
-    Candor speaks; None when the browser names none. At sign-in it becomes the member's mail language."""
-    if cookie in i18n.SUPPORTED:
-        return cookie
-    if not accept_language:
-        return None
-    found = i18n.choose_locale(None, accept_language)
-    # choose_locale falls back to English; that is the browser's language only when it asks for it.
-    asked = {tag.split("-")[0].lower() for tag, _ in i18n._parse_accept_language(accept_language)}
-    return found if found in asked else None
-
-
 def recipient_language(settings: Settings, person: Addressee) -> str:
     """The language a person's mail is written in: theirs, else the organisation's."""
     return person.language if person.language in i18n.SUPPORTED else settings.default_language
@@ -199,10 +186,10 @@ class Writer:
 
     def day(self, value: date) -> str:
         # English keeps the ISO dates the pages show; German writes "15. März 2026".
-        return i18n._format_date(value, self.lang, "long")
+        return i18n.locale_date(value, self.lang, "long")
 
     def number(self, value: int) -> str:
-        return i18n._format_number(value, self.lang)
+        return i18n.locale_number(value, self.lang)
 
 
 # Messages ------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ExceptionHandlersMap
 
 from instruments.errors import N_
-from service import mail, scim
+from service import i18n, scim
 from service.auth import requires_roles
 from service.errors import DATABASE_UNAVAILABLE, Problem, problem_spec
 from service.origin import absolute_url
@@ -123,7 +123,7 @@ def _user_fields(write: scim.UserWrite, account_id: UUID) -> UserFields:
         account_email=write.email or f"{account_id}@scim.invalid",
         account_name=write.account_name, account_active=write.active is not False,
         preferred_language=write.preferred_language,
-        account_language=mail.browser_language(None, write.preferred_language),
+        account_language=i18n.browser_language(None, write.preferred_language),
     )
 
 
